@@ -1,0 +1,372 @@
+"""Wire bytes <-> core values: the only bridge between topics and the core.
+
+Decoding is hand-written over orjson because it runs once per input record;
+`schemas/` holds the same contract as pydantic models, and a property test
+checks that both accept and refuse the same records.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+from collections.abc import Callable
+from typing import Any
+
+import orjson
+
+from streams.core.crossings import FollowerCountChanged, ThresholdCrossed
+from streams.core.policy import (
+    PolicyOutput,
+    RestrictionLifted,
+    TrafficRestricted,
+    VerificationCancelled,
+    VerificationRequested,
+    VerificationResult,
+)
+from streams.timestamps import format_utc, parse_rfc3339
+
+__all__ = [
+    "FOLLOWER_COUNT_CHANGED",
+    "SCHEMA_VERSION",
+    "VERIFICATION_RESULT",
+    "Rejected",
+    "dead_letter",
+    "decode_follower_change",
+    "decode_verification_result",
+    "dumps",
+    "encode_crossing",
+    "encode_policy_output",
+    "parse_json",
+    "record_key",
+    "record_type",
+]
+
+SCHEMA_VERSION = 1
+FOLLOWER_COUNT_CHANGED = "FollowerCountChanged"
+VERIFICATION_RESULT = "VerificationResult"
+MAX_FOLLOWERS = 10**12
+_PLATFORM = re.compile(r"[a-z0-9][a-z0-9_-]{0,31}")
+_RESULT_FIELDS = frozenset(
+    {
+        "type",
+        "schema_version",
+        "event_id",
+        "platform",
+        "account_id",
+        "status",
+        "decided_at",
+    }
+)
+
+dumps: Callable[[Any], bytes] = orjson.dumps
+
+
+class Rejected(Exception):  # noqa: N818 - a domain outcome, not an error of ours
+    """A record that cannot be accepted: `reason` for machines, `detail` for people."""
+
+    def __init__(self, reason: str, detail: str, redact: tuple[str, ...] = ()) -> None:
+        super().__init__(f"{reason}: {detail}")
+        self.reason = reason
+        self.detail = detail
+        # fields whose values must never be stored, not even in a dead letter
+        self.redact = redact
+
+
+class _Reparse(Exception):  # noqa: N818 - internal control flow
+    """orjson turned an integer beyond 64 bits into a float; re-read exactly."""
+
+
+def record_key(platform: str, account_id: str) -> str:
+    """The topic key of an account: `{platform}:{account_id}`."""
+    return f"{platform}:{account_id}"
+
+
+def _reject_constant(name: str) -> None:
+    raise ValueError(f"{name} is not valid JSON")
+
+
+def parse_json(raw: bytes | str) -> Any:
+    """Parse one JSON value; raise Rejected(`invalid_json`) when it is not JSON."""
+    try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        # orjson refuses integers beyond 64 bits that the standard library reads;
+        # those are valid JSON, so give the standard library the last word.
+        try:
+            return json.loads(raw, parse_constant=_reject_constant)
+        except (ValueError, RecursionError):
+            raise Rejected("invalid_json", f"not valid JSON: {exc}") from None
+
+
+def _exact(raw: bytes | str) -> Any:
+    return json.loads(raw, parse_constant=_reject_constant)
+
+
+def record_type(obj: Any) -> str | None:
+    """The `type` of a parsed record, None when absent; Rejected when not an object."""
+    if type(obj) is not dict:
+        raise Rejected("invalid_json", "expected a JSON object")
+    kind = obj.get("type")
+    if kind is not None and type(kind) is not str:
+        raise Rejected("invalid_field", "type: expected a string")
+    return kind
+
+
+def _check_version(obj: dict[str, Any]) -> None:
+    version = obj.get("schema_version", SCHEMA_VERSION)
+    if type(version) is not int:
+        if type(version) is float:
+            raise _Reparse
+        raise Rejected("invalid_field", "schema_version: expected an integer")
+    if version > SCHEMA_VERSION:
+        raise Rejected(
+            "unsupported_schema_version",
+            f"schema_version {version} is newer than the supported {SCHEMA_VERSION}",
+        )
+    if version < SCHEMA_VERSION:
+        raise Rejected("invalid_field", f"schema_version: must be 1, got {version}")
+
+
+def _required(obj: dict[str, Any], name: str) -> Any:
+    try:
+        return obj[name]
+    except KeyError:
+        raise Rejected("missing_field", f"{name}: required") from None
+
+
+def _string(obj: dict[str, Any], name: str, limit: int = 128) -> str:
+    value = _required(obj, name)
+    if type(value) is not str:
+        raise Rejected("invalid_field", f"{name}: expected a string")
+    if not 1 <= len(value) <= limit:
+        raise Rejected("invalid_field", f"{name}: must be 1 to {limit} characters")
+    return value
+
+
+def _platform(obj: dict[str, Any]) -> str:
+    value = _required(obj, "platform")
+    if type(value) is not str or _PLATFORM.fullmatch(value) is None:
+        raise Rejected(
+            "invalid_field", "platform: must match ^[a-z0-9][a-z0-9_-]{0,31}$"
+        )
+    return value
+
+
+def _account_id(obj: dict[str, Any]) -> str:
+    value = _string(obj, "account_id")
+    # U+0020 is the only character both printable and whitespace in Python
+    if not value.isprintable() or " " in value:
+        raise Rejected(
+            "invalid_field", "account_id: must be printable, with no whitespace"
+        )
+    return value
+
+
+def _time(obj: dict[str, Any], name: str) -> int:
+    value = _required(obj, name)
+    if type(value) is not str:
+        raise Rejected("invalid_field", f"{name}: expected an RFC 3339 string")
+    try:
+        return parse_rfc3339(value)
+    except ValueError as exc:
+        raise Rejected("invalid_field", f"{name}: {exc}") from None
+
+
+def _optional_int(obj: dict[str, Any], name: str) -> int | None:
+    value = obj.get(name)
+    if value is None or type(value) is int:
+        return value
+    if type(value) is float:
+        raise _Reparse
+    raise Rejected("invalid_field", f"{name}: expected an integer or null")
+
+
+def _check_key(key: bytes | None, platform: str, account_id: str) -> None:
+    expected = f"{platform}:{account_id}".encode()
+    if key != expected:
+        shown = "null" if key is None else repr(key.decode("utf-8", "replace"))
+        raise Rejected(
+            "key_mismatch",
+            f"key {shown} does not match the value's {expected.decode()!r}",
+        )
+
+
+def _follower_change(
+    obj: dict[str, Any], key: bytes | None, check_key: bool
+) -> FollowerCountChanged:
+    kind = obj.get("type")
+    if kind is not None and kind != FOLLOWER_COUNT_CHANGED:
+        raise Rejected("unknown_type", f"type {kind!r} is not {FOLLOWER_COUNT_CHANGED}")
+    _check_version(obj)
+    event_id = _string(obj, "event_id")
+    platform = _platform(obj)
+    account_id = _account_id(obj)
+    followers = _required(obj, "followers")
+    if type(followers) is not int:
+        if type(followers) is float:
+            raise _Reparse
+        raise Rejected("invalid_field", "followers: expected an integer")
+    if not 0 <= followers <= MAX_FOLLOWERS:
+        raise Rejected("invalid_field", "followers: must be between 0 and 10^12")
+    _optional_int(obj, "delta")
+    occurred_at = _time(obj, "occurred_at")
+    sequence = _optional_int(obj, "sequence")
+    if sequence is not None and sequence < 0:
+        raise Rejected("invalid_field", "sequence: must be 0 or more")
+    if check_key:
+        _check_key(key, platform, account_id)
+    return FollowerCountChanged(
+        event_id, platform, account_id, followers, occurred_at, sequence
+    )
+
+
+def decode_follower_change(
+    obj: Any,
+    raw: bytes | str,
+    key: bytes | None = None,
+    *,
+    check_key: bool = False,
+) -> FollowerCountChanged:
+    """Validate a parsed `FollowerCountChanged`; raise Rejected with the reason."""
+    if type(obj) is not dict:
+        raise Rejected("invalid_json", "expected a JSON object")
+    try:
+        return _follower_change(obj, key, check_key)
+    except _Reparse:
+        return _follower_change(_exact(raw), key, check_key)
+
+
+def _verification_result(
+    obj: dict[str, Any], key: bytes | None, check_key: bool
+) -> VerificationResult:
+    kind = obj.get("type")
+    if kind is not None and kind != VERIFICATION_RESULT:
+        raise Rejected("unknown_type", f"type {kind!r} is not {VERIFICATION_RESULT}")
+    extra = sorted(set(obj) - _RESULT_FIELDS)
+    if extra:
+        raise Rejected(
+            "unexpected_field",
+            f"fields not allowed (personal data is never accepted): {', '.join(extra)}",
+            redact=tuple(extra),
+        )
+    _check_version(obj)
+    event_id = _string(obj, "event_id")
+    platform = _platform(obj)
+    account_id = _account_id(obj)
+    status = _required(obj, "status")
+    if status not in ("verified", "rejected") or type(status) is not str:
+        raise Rejected("invalid_field", "status: must be 'verified' or 'rejected'")
+    decided_at = _time(obj, "decided_at")
+    if check_key:
+        _check_key(key, platform, account_id)
+    return VerificationResult(event_id, platform, account_id, status, decided_at)
+
+
+def decode_verification_result(
+    obj: Any,
+    raw: bytes | str,
+    key: bytes | None = None,
+    *,
+    check_key: bool = False,
+) -> VerificationResult:
+    """Validate a parsed `VerificationResult`; raise Rejected with the reason."""
+    if type(obj) is not dict:
+        raise Rejected("invalid_json", "expected a JSON object")
+    try:
+        return _verification_result(obj, key, check_key)
+    except _Reparse:
+        return _verification_result(_exact(raw), key, check_key)
+
+
+def encode_crossing(c: ThresholdCrossed) -> dict[str, Any]:
+    """The wire value of a crossing."""
+    return {
+        "type": "ThresholdCrossed",
+        "schema_version": SCHEMA_VERSION,
+        "event_id": c.event_id,
+        "platform": c.platform,
+        "account_id": c.account_id,
+        "threshold": c.threshold,
+        "direction": c.direction,
+        "followers": c.followers,
+        "previous_followers": c.previous_followers,
+        "occurred_at": format_utc(c.occurred_at),
+        "source_event_id": c.source_event_id,
+    }
+
+
+def encode_policy_output(o: PolicyOutput) -> dict[str, Any]:
+    """The wire value of a verification request, cancellation, restriction or lift."""
+    head: dict[str, Any] = {
+        "type": type(o).__name__,
+        "schema_version": SCHEMA_VERSION,
+        "event_id": o.event_id,
+        "platform": o.platform,
+        "account_id": o.account_id,
+    }
+    if isinstance(o, VerificationRequested):
+        head["threshold"] = o.threshold
+        head["requested_at"] = format_utc(o.requested_at)
+        head["due_at"] = format_utc(o.due_at)
+        head["cause_event_id"] = o.cause_event_id
+    elif isinstance(o, VerificationCancelled):
+        head["request_id"] = o.request_id
+        head["cancelled_at"] = format_utc(o.cancelled_at)
+        head["reason"] = o.reason
+    elif isinstance(o, TrafficRestricted):
+        head["request_id"] = o.request_id
+        head["restrictions"] = list(o.restrictions)
+        head["restricted_at"] = format_utc(o.restricted_at)
+        head["reason"] = o.reason
+    elif isinstance(o, RestrictionLifted):
+        head["lifted_at"] = format_utc(o.lifted_at)
+        head["reason"] = o.reason
+    return head
+
+
+def _text_or_base64(data: bytes) -> tuple[str, str]:
+    try:
+        return data.decode("utf-8"), "utf-8"
+    except UnicodeDecodeError:
+        return base64.b64encode(data).decode("ascii"), "base64"
+
+
+def dead_letter(
+    *,
+    topic: str,
+    partition: int | None,
+    offset: int | None,
+    key: bytes | None,
+    value: bytes | None,
+    rejected: Rejected,
+    parsed: Any = None,
+) -> dict[str, Any]:
+    """The wire value of a dead letter: the whole original record, and why.
+
+    Fields named in `rejected.redact` are dropped from the kept value (and
+    listed in `redacted_fields`): personal data is stored nowhere.
+    """
+    if rejected.redact and type(parsed) is dict:
+        value = dumps({k: v for k, v in parsed.items() if k not in rejected.redact})
+    letter: dict[str, Any] = {
+        "type": "DeadLetter",
+        "schema_version": SCHEMA_VERSION,
+        "topic": topic,
+        "partition": partition,
+        "offset": offset,
+        "key": None,
+    }
+    if key is not None:
+        letter["key"], key_encoding = _text_or_base64(key)
+        if key_encoding != "utf-8":
+            letter["key_encoding"] = key_encoding
+    if value is None:
+        letter["value"], letter["value_encoding"] = None, "utf-8"
+    else:
+        letter["value"], letter["value_encoding"] = _text_or_base64(value)
+    if rejected.redact:
+        letter["redacted_fields"] = list(rejected.redact)
+    letter["reason"] = rejected.reason
+    letter["detail"] = rejected.detail
+    return letter

@@ -1,0 +1,252 @@
+"""The same core over a JSON Lines log, on event time, with no broker."""
+
+from __future__ import annotations
+
+import heapq
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import IO, Any
+
+from streams import codec
+from streams.codec import Rejected
+from streams.config import Topics
+from streams.core.crossings import AccountState, Outcome, ThresholdCrossed, step
+from streams.core.policy import (
+    PolicyOutput,
+    PolicyState,
+    RestrictionLifted,
+    TrafficRestricted,
+    VerificationRequested,
+    VerificationResult,
+    on_crossing,
+    on_deadline,
+    on_phase_start,
+    on_result,
+)
+from streams.core.rules import Phase, Rules
+
+__all__ = ["Counters", "Record", "Replayer", "iter_lines", "replay_lines"]
+
+Record = tuple[str, str | None, dict[str, Any]]
+"""An emitted record: (topic, key, value)."""
+
+_BOM = b"\xef\xbb\xbf"
+_NOTHING: list[Record] = []
+
+
+@dataclass(slots=True)
+class Counters:
+    """What a replay saw."""
+
+    lines: int = 0
+    events: int = 0
+    results: int = 0
+    crossings: int = 0
+    policy_records: int = 0
+    dead_letters: int = 0
+    stale_events_total: int = 0
+
+
+def iter_lines(stream: IO[bytes]) -> Iterator[bytes]:
+    """Non-blank lines without their endings; a leading BOM is dropped."""
+    first = True
+    for line in stream:
+        if first:
+            first = False
+            if line.startswith(_BOM):
+                line = line[3:]
+        line = line.rstrip(b"\r\n")
+        if line.strip():
+            yield line
+
+
+@dataclass
+class Replayer:
+    """Feeds log lines through the crossing rule and the policy, on event time."""
+
+    rules: Rules = field(default_factory=Rules)
+    topics: Topics = field(default_factory=Topics)
+    counters: Counters = field(default_factory=Counters)
+    crossing_states: dict[str, AccountState] = field(default_factory=dict)
+    policy_states: dict[str, PolicyState] = field(default_factory=dict)
+    clock: int | None = None
+    _deadlines: list[tuple[int, str, str, str]] = field(default_factory=list)
+    _phase_starts: list[tuple[int, tuple[Phase, ...]]] = field(default_factory=list)
+    _next_phase: int = 0
+
+    def __post_init__(self) -> None:
+        grouped: dict[int, list[Phase]] = {}
+        for at, phase in self.rules.phase_starts():
+            grouped.setdefault(at, []).append(phase)
+        self._phase_starts = [(at, tuple(ps)) for at, ps in sorted(grouped.items())]
+
+    def feed(self, raw: bytes) -> list[Record]:
+        """Process one log line; return the records it emits, in order."""
+        counters = self.counters
+        counters.lines += 1
+        try:
+            obj = codec.parse_json(raw)
+            kind = codec.record_type(obj)
+        except Rejected as rejected:
+            return self._dead_letter(self.topics.follower_changes, raw, None, rejected)
+        if kind == codec.VERIFICATION_RESULT:
+            try:
+                result = codec.decode_verification_result(obj, raw)
+            except Rejected as rejected:
+                return self._dead_letter(
+                    self.topics.verification_results, raw, obj, rejected
+                )
+            return self._result(result)
+        try:
+            event = codec.decode_follower_change(obj, raw)
+        except Rejected as rejected:
+            return self._dead_letter(self.topics.follower_changes, raw, obj, rejected)
+        counters.events += 1
+        records = self._advance(event.occurred_at)
+        key = f"{event.platform}:{event.account_id}"
+        rules = self.rules.for_platform(event.platform)
+        state, crossings, outcome = step(
+            self.crossing_states.get(key), event, rules
+        )
+        if outcome is not Outcome.APPLIED:
+            counters.stale_events_total += 1
+            return records
+        self.crossing_states[key] = state  # type: ignore[assignment]
+        if not crossings:
+            return records
+        if records is _NOTHING:
+            records = []
+        topic = self.topics.threshold_crossings
+        for c in crossings:
+            records.append((topic, key, codec.encode_crossing(c)))
+        counters.crossings += len(crossings)
+        for c in crossings:
+            self._crossing_policy(key, c, rules.phases, records)
+        return records
+
+    def _crossing_policy(
+        self, key: str, c: ThresholdCrossed, phases: tuple[Phase, ...], out: list[Record]
+    ) -> None:
+        assert self.clock is not None
+        state, outputs = on_crossing(self.policy_states.get(key), c, phases, self.clock)
+        self.policy_states[key] = state
+        self._emit(key, outputs, out)
+
+    def _result(self, result: VerificationResult) -> list[Record]:
+        self.counters.results += 1
+        records = self._advance(result.decided_at)
+        key = f"{result.platform}:{result.account_id}"
+        state, outputs = on_result(self.policy_states.get(key), result)
+        self.policy_states[key] = state
+        if outputs:
+            if records is _NOTHING:
+                records = []
+            self._emit(key, outputs, records)
+        return records
+
+    def _emit(self, key: str, outputs: list[PolicyOutput], out: list[Record]) -> None:
+        for o in outputs:
+            if isinstance(o, VerificationRequested):
+                heapq.heappush(
+                    self._deadlines, (o.due_at, key, o.platform, o.account_id)
+                )
+                topic = self.topics.verification_requests
+            elif isinstance(o, TrafficRestricted | RestrictionLifted):
+                topic = self.topics.account_restrictions
+            else:
+                topic = self.topics.verification_requests
+            out.append((topic, key, codec.encode_policy_output(o)))
+        self.counters.policy_records += len(outputs)
+
+    def _advance(self, at: int) -> list[Record]:
+        """Move the event-time clock to `at` and fire what is due, in order."""
+        clock = self.clock
+        if clock is not None and at <= clock:
+            return _NOTHING
+        self.clock = at
+        deadlines, starts = self._deadlines, self._phase_starts
+        if not (deadlines and deadlines[0][0] <= at) and not (
+            self._next_phase < len(starts) and starts[self._next_phase][0] <= at
+        ):
+            return _NOTHING
+        out: list[Record] = []
+        while True:
+            next_deadline = deadlines[0][0] if deadlines else None
+            next_start = (
+                starts[self._next_phase][0] if self._next_phase < len(starts) else None
+            )
+            if next_deadline is not None and next_deadline <= at and (
+                next_start is None or next_deadline <= next_start
+            ):
+                due_at, key, platform, account_id = heapq.heappop(deadlines)
+                phases = self.rules.for_platform(platform).phases
+                state, outputs = on_deadline(
+                    self.policy_states[key], platform, account_id, due_at, phases
+                )
+                self.policy_states[key] = state
+                self._emit(key, outputs, out)
+            elif next_start is not None and next_start <= at:
+                self._next_phase += 1
+                self._start_phases(next_start, starts[self._next_phase - 1][1], out)
+            else:
+                return out
+
+    def _start_phases(
+        self, at: int, started: tuple[Phase, ...], out: list[Record]
+    ) -> None:
+        for key in sorted(self.policy_states):
+            state = self.policy_states[key]
+            if not state.above:
+                continue
+            platform, _, account_id = key.partition(":")
+            phases = self.rules.for_platform(platform).phases
+            state, outputs = on_phase_start(
+                state, platform, account_id, phases, started, at
+            )
+            self.policy_states[key] = state
+            self._emit(key, outputs, out)
+
+    def _dead_letter(
+        self, topic: str, raw: bytes, obj: Any, rejected: Rejected
+    ) -> list[Record]:
+        self.counters.dead_letters += 1
+        key = None
+        if type(obj) is dict:
+            platform, account_id = obj.get("platform"), obj.get("account_id")
+            if type(platform) is str and type(account_id) is str:
+                key = f"{platform}:{account_id}"
+        if rejected.reason == "invalid_json":
+            try:
+                raw.decode("utf-8")
+            except UnicodeDecodeError:
+                rejected = Rejected("invalid_encoding", "the line is not valid UTF-8")
+        letter = codec.dead_letter(
+            topic=topic,
+            partition=None,
+            offset=None,
+            key=None if key is None else key.encode(),
+            value=raw,
+            rejected=rejected,
+            parsed=obj,
+        )
+        return [(f"{topic}-dlq", key, letter)]
+
+
+def replay_lines(
+    lines: Iterable[bytes],
+    write: Callable[[bytes], object],
+    replayer: Replayer,
+) -> Counters:
+    """Replay `lines`, writing one JSON line per emitted record through `write`."""
+    dumps = codec.dumps
+    feed = replayer.feed
+    for raw in lines:
+        records = feed(raw)
+        if records:
+            write(
+                b"".join(
+                    dumps({"topic": t, "key": k, "value": v}) + b"\n"
+                    for t, k, v in records
+                )
+            )
+    return replayer.counters

@@ -62,7 +62,7 @@ _RESULT_FIELDS = frozenset(
 dumps: Callable[[Any], bytes] = orjson.dumps
 
 
-class Rejected(Exception):  # noqa: N818 - a domain outcome, not an error of ours
+class Rejected(Exception):
     """A record that cannot be accepted: `reason` for machines, `detail` for people."""
 
     def __init__(self, reason: str, detail: str, redact: tuple[str, ...] = ()) -> None:
@@ -73,7 +73,7 @@ class Rejected(Exception):  # noqa: N818 - a domain outcome, not an error of our
         self.redact = redact
 
 
-class _Reparse(Exception):  # noqa: N818 - internal control flow
+class _Reparse(Exception):
     """orjson turned an integer beyond 64 bits into a float; re-read exactly."""
 
 
@@ -113,10 +113,10 @@ def record_type(obj: Any) -> str | None:
     return kind
 
 
-def _check_version(obj: dict[str, Any]) -> None:
+def _check_version(obj: dict[str, Any], exact: bool) -> None:
     version = obj.get("schema_version", SCHEMA_VERSION)
     if type(version) is not int:
-        if type(version) is float:
+        if type(version) is float and not exact:
             raise _Reparse
         raise Rejected("invalid_field", "schema_version: expected an integer")
     if version > SCHEMA_VERSION:
@@ -147,9 +147,7 @@ def _string(obj: dict[str, Any], name: str, limit: int = 128) -> str:
 def _platform(obj: dict[str, Any]) -> str:
     value = _required(obj, "platform")
     if type(value) is not str or _PLATFORM.fullmatch(value) is None:
-        raise Rejected(
-            "invalid_field", "platform: must match ^[a-z0-9][a-z0-9_-]{0,31}$"
-        )
+        raise Rejected("invalid_field", "platform: must match ^[a-z0-9][a-z0-9_-]{0,31}$")
     return value
 
 
@@ -157,9 +155,7 @@ def _account_id(obj: dict[str, Any]) -> str:
     value = _string(obj, "account_id")
     # U+0020 is the only character both printable and whitespace in Python
     if not value.isprintable() or " " in value:
-        raise Rejected(
-            "invalid_field", "account_id: must be printable, with no whitespace"
-        )
+        raise Rejected("invalid_field", "account_id: must be printable, with no whitespace")
     return value
 
 
@@ -173,11 +169,11 @@ def _time(obj: dict[str, Any], name: str) -> int:
         raise Rejected("invalid_field", f"{name}: {exc}") from None
 
 
-def _optional_int(obj: dict[str, Any], name: str) -> int | None:
+def _optional_int(obj: dict[str, Any], name: str, exact: bool) -> int | None:
     value = obj.get(name)
     if value is None or type(value) is int:
         return value
-    if type(value) is float:
+    if type(value) is float and not exact:
         raise _Reparse
     raise Rejected("invalid_field", f"{name}: expected an integer or null")
 
@@ -193,32 +189,30 @@ def _check_key(key: bytes | None, platform: str, account_id: str) -> None:
 
 
 def _follower_change(
-    obj: dict[str, Any], key: bytes | None, check_key: bool
+    obj: dict[str, Any], key: bytes | None, check_key: bool, exact: bool = False
 ) -> FollowerCountChanged:
     kind = obj.get("type")
     if kind is not None and kind != FOLLOWER_COUNT_CHANGED:
         raise Rejected("unknown_type", f"type {kind!r} is not {FOLLOWER_COUNT_CHANGED}")
-    _check_version(obj)
+    _check_version(obj, exact)
     event_id = _string(obj, "event_id")
     platform = _platform(obj)
     account_id = _account_id(obj)
     followers = _required(obj, "followers")
     if type(followers) is not int:
-        if type(followers) is float:
+        if type(followers) is float and not exact:
             raise _Reparse
         raise Rejected("invalid_field", "followers: expected an integer")
     if not 0 <= followers <= MAX_FOLLOWERS:
         raise Rejected("invalid_field", "followers: must be between 0 and 10^12")
-    _optional_int(obj, "delta")
+    _optional_int(obj, "delta", exact)
     occurred_at = _time(obj, "occurred_at")
-    sequence = _optional_int(obj, "sequence")
+    sequence = _optional_int(obj, "sequence", exact)
     if sequence is not None and sequence < 0:
         raise Rejected("invalid_field", "sequence: must be 0 or more")
     if check_key:
         _check_key(key, platform, account_id)
-    return FollowerCountChanged(
-        event_id, platform, account_id, followers, occurred_at, sequence
-    )
+    return FollowerCountChanged(event_id, platform, account_id, followers, occurred_at, sequence)
 
 
 def decode_follower_change(
@@ -234,11 +228,11 @@ def decode_follower_change(
     try:
         return _follower_change(obj, key, check_key)
     except _Reparse:
-        return _follower_change(_exact(raw), key, check_key)
+        return _follower_change(_exact(raw), key, check_key, exact=True)
 
 
 def _verification_result(
-    obj: dict[str, Any], key: bytes | None, check_key: bool
+    obj: dict[str, Any], key: bytes | None, check_key: bool, exact: bool = False
 ) -> VerificationResult:
     kind = obj.get("type")
     if kind is not None and kind != VERIFICATION_RESULT:
@@ -250,7 +244,7 @@ def _verification_result(
             f"fields not allowed (personal data is never accepted): {', '.join(extra)}",
             redact=tuple(extra),
         )
-    _check_version(obj)
+    _check_version(obj, exact)
     event_id = _string(obj, "event_id")
     platform = _platform(obj)
     account_id = _account_id(obj)
@@ -276,7 +270,7 @@ def decode_verification_result(
     try:
         return _verification_result(obj, key, check_key)
     except _Reparse:
-        return _verification_result(_exact(raw), key, check_key)
+        return _verification_result(_exact(raw), key, check_key, exact=True)
 
 
 def encode_crossing(c: ThresholdCrossed) -> dict[str, Any]:

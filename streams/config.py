@@ -9,6 +9,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -49,13 +50,16 @@ def _thresholds(value: Any, where: str) -> tuple[int, ...]:
     for item in value:
         if not _is_int(item) or item <= 0:
             raise ConfigError(f"{where}: every threshold must be a positive integer, got {item!r}")
-    if any(a >= b for a, b in zip(value, value[1:], strict=False)):
+    if any(a >= b for a, b in pairwise(value)):
         raise ConfigError(f"{where}: thresholds must be strictly ascending, got {value!r}")
     return tuple(value)
 
 
 def _hysteresis(value: Any, where: str) -> int:
-    problem = f"{where}: must be a decimal at least 0 and below 1 with at most 4 decimal places, got {value!r}"
+    problem = (
+        f"{where}: must be a decimal at least 0 and below 1 "
+        f"with at most 4 decimal places, got {value!r}"
+    )
     if _is_int(value):
         value = Decimal(value)
     if not isinstance(value, Decimal):
@@ -73,7 +77,9 @@ def _hysteresis(value: Any, where: str) -> int:
 def _effective_from(value: Any, where: str) -> int:
     if isinstance(value, datetime):
         if value.tzinfo is None:
-            raise ConfigError(f"{where}: must be a date-time with an offset, got {value.isoformat()}")
+            raise ConfigError(
+                f"{where}: must be a date-time with an offset, got {value.isoformat()}"
+            )
         value = value.isoformat()
     if type(value) is not str:
         raise ConfigError(f"{where}: must be an RFC 3339 date-time with an offset")
@@ -100,7 +106,9 @@ def _phases(value: Any, where: str) -> tuple[Phase, ...]:
             raise ConfigError(f"{here}.threshold: must be a positive integer")
         grace = item.get("grace_period_days", 30)
         if not _is_int(grace) or grace < 0:
-            raise ConfigError(f"{here}.grace_period_days: must be a whole number of days, 0 or more")
+            raise ConfigError(
+                f"{here}.grace_period_days: must be a whole number of days, 0 or more"
+            )
         start = _effective_from(item["effective_from"], f"{here}.effective_from")
         phases.append(Phase(threshold, start, grace))
     seen = [p.threshold for p in phases]
@@ -122,7 +130,8 @@ def _platform_rules(
     for phase in phases:
         if phase.threshold not in thresholds:
             raise ConfigError(
-                f"{where}: phase threshold {phase.threshold} is not one of the thresholds {list(thresholds)}"
+                f"{where}: phase threshold {phase.threshold} "
+                f"is not one of the thresholds {list(thresholds)}"
             )
     return PlatformRules(thresholds, hysteresis, phases)
 
@@ -219,12 +228,19 @@ class Topics:
     def from_env(cls, env: Mapping[str, str]) -> Topics:
         """Topic names from `TOPIC_*` variables, defaults otherwise."""
         names = {}
-        for name in ("follower_changes", "threshold_crossings", "verification_results",
-                     "verification_requests", "account_restrictions"):
+        for name in (
+            "follower_changes",
+            "threshold_crossings",
+            "verification_results",
+            "verification_requests",
+            "account_restrictions",
+        ):
             value = env.get(f"TOPIC_{name.upper()}")
             if value is not None:
                 if not re.fullmatch(r"[A-Za-z0-9._-]{1,249}", value):
-                    raise ConfigError(f"TOPIC_{name.upper()}: not a valid Kafka topic name: {value!r}")
+                    raise ConfigError(
+                        f"TOPIC_{name.upper()}: not a valid Kafka topic name: {value!r}"
+                    )
                 names[name] = value
         return cls(**names)
 

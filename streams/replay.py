@@ -93,9 +93,7 @@ class Replayer:
             try:
                 result = codec.decode_verification_result(obj, raw)
             except Rejected as rejected:
-                return self._dead_letter(
-                    self.topics.verification_results, raw, obj, rejected
-                )
+                return self._dead_letter(self.topics.verification_results, raw, obj, rejected)
             return self._result(result)
         try:
             event = codec.decode_follower_change(obj, raw)
@@ -105,9 +103,7 @@ class Replayer:
         records = self._advance(event.occurred_at)
         key = f"{event.platform}:{event.account_id}"
         rules = self.rules.for_platform(event.platform)
-        state, crossings, outcome = step(
-            self.crossing_states.get(key), event, rules
-        )
+        state, crossings, outcome = step(self.crossing_states.get(key), event, rules)
         if outcome is not Outcome.APPLIED:
             counters.stale_events_total += 1
             return records
@@ -127,8 +123,9 @@ class Replayer:
     def _crossing_policy(
         self, key: str, c: ThresholdCrossed, phases: tuple[Phase, ...], out: list[Record]
     ) -> None:
-        assert self.clock is not None
-        state, outputs = on_crossing(self.policy_states.get(key), c, phases, self.clock)
+        # a crossing comes from a valid event, which has already set the clock
+        now = c.occurred_at if self.clock is None else self.clock
+        state, outputs = on_crossing(self.policy_states.get(key), c, phases, now)
         self.policy_states[key] = state
         self._emit(key, outputs, out)
 
@@ -147,9 +144,7 @@ class Replayer:
     def _emit(self, key: str, outputs: list[PolicyOutput], out: list[Record]) -> None:
         for o in outputs:
             if isinstance(o, VerificationRequested):
-                heapq.heappush(
-                    self._deadlines, (o.due_at, key, o.platform, o.account_id)
-                )
+                heapq.heappush(self._deadlines, (o.due_at, key, o.platform, o.account_id))
                 topic = self.topics.verification_requests
             elif isinstance(o, TrafficRestricted | RestrictionLifted):
                 topic = self.topics.account_restrictions
@@ -172,11 +167,11 @@ class Replayer:
         out: list[Record] = []
         while True:
             next_deadline = deadlines[0][0] if deadlines else None
-            next_start = (
-                starts[self._next_phase][0] if self._next_phase < len(starts) else None
-            )
-            if next_deadline is not None and next_deadline <= at and (
-                next_start is None or next_deadline <= next_start
+            next_start = starts[self._next_phase][0] if self._next_phase < len(starts) else None
+            if (
+                next_deadline is not None
+                and next_deadline <= at
+                and (next_start is None or next_deadline <= next_start)
             ):
                 due_at, key, platform, account_id = heapq.heappop(deadlines)
                 phases = self.rules.for_platform(platform).phases
@@ -191,24 +186,18 @@ class Replayer:
             else:
                 return out
 
-    def _start_phases(
-        self, at: int, started: tuple[Phase, ...], out: list[Record]
-    ) -> None:
+    def _start_phases(self, at: int, started: tuple[Phase, ...], out: list[Record]) -> None:
         for key in sorted(self.policy_states):
             state = self.policy_states[key]
             if not state.above:
                 continue
             platform, _, account_id = key.partition(":")
             phases = self.rules.for_platform(platform).phases
-            state, outputs = on_phase_start(
-                state, platform, account_id, phases, started, at
-            )
+            state, outputs = on_phase_start(state, platform, account_id, phases, started, at)
             self.policy_states[key] = state
             self._emit(key, outputs, out)
 
-    def _dead_letter(
-        self, topic: str, raw: bytes, obj: Any, rejected: Rejected
-    ) -> list[Record]:
+    def _dead_letter(self, topic: str, raw: bytes, obj: Any, rejected: Rejected) -> list[Record]:
         self.counters.dead_letters += 1
         key = None
         if type(obj) is dict:
@@ -244,9 +233,6 @@ def replay_lines(
         records = feed(raw)
         if records:
             write(
-                b"".join(
-                    dumps({"topic": t, "key": k, "value": v}) + b"\n"
-                    for t, k, v in records
-                )
+                b"".join(dumps({"topic": t, "key": k, "value": v}) + b"\n" for t, k, v in records)
             )
     return replayer.counters

@@ -68,8 +68,7 @@ def format_utc(micros: int) -> str:
     dt = to_datetime(micros)
     # explicit padding: strftime's %Y does not pad years below 1000 on glibc
     text = (
-        f"{dt.year:04d}-{dt.month:02d}-{dt.day:02d}"
-        f"T{dt.hour:02d}:{dt.minute:02d}:{dt.second:02d}"
+        f"{dt.year:04d}-{dt.month:02d}-{dt.day:02d}T{dt.hour:02d}:{dt.minute:02d}:{dt.second:02d}"
     )
     if dt.microsecond:
         return f"{text}.{dt.microsecond:06d}Z"

@@ -114,12 +114,8 @@ def step(
         scaled = followers * HYSTERESIS_SCALE
         for threshold in reversed(above):
             if scaled < release[threshold]:
-                above, counts = _cross(
-                    event, previous, threshold, "down", above, counts, crossings
-                )
-    new_state = AccountState(
-        followers, sequence, event.occurred_at, offset, above, counts
-    )
+                above, counts = _cross(event, previous, threshold, "down", above, counts, crossings)
+    new_state = AccountState(followers, sequence, event.occurred_at, offset, above, counts)
     return new_state, crossings, Outcome.APPLIED
 
 
@@ -145,12 +141,8 @@ def _cross(
         downs += 1
         n = downs
         above = tuple(t for t in above if t != threshold)
-    counts = tuple(
-        sorted((*(c for c in counts if c[0] != threshold), (threshold, ups, downs)))
-    )
-    event_id = crossing_event_id(
-        event.platform, event.account_id, threshold, direction, n
-    )
+    counts = tuple(sorted((*(c for c in counts if c[0] != threshold), (threshold, ups, downs))))
+    event_id = crossing_event_id(event.platform, event.account_id, threshold, direction, n)
     out.append(
         ThresholdCrossed(
             event_id,

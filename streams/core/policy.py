@@ -89,9 +89,7 @@ class RestrictionLifted(NamedTuple):
     reason: str
 
 
-PolicyOutput = (
-    VerificationRequested | VerificationCancelled | TrafficRestricted | RestrictionLifted
-)
+PolicyOutput = VerificationRequested | VerificationCancelled | TrafficRestricted | RestrictionLifted
 
 
 class OpenRequest(NamedTuple):
@@ -129,11 +127,7 @@ def record_event_id(type_name: str, platform: str, account_id: str, n: int) -> s
 
 
 def _effective(phases: tuple[Phase, ...], now: int) -> dict[int, Phase]:
-    return {
-        p.threshold: p
-        for p in phases
-        if p.effective_from is None or p.effective_from <= now
-    }
+    return {p.threshold: p for p in phases if p.effective_from is None or p.effective_from <= now}
 
 
 def is_subject(above: tuple[int, ...], phases: tuple[Phase, ...], now: int) -> bool:
@@ -199,9 +193,7 @@ def on_crossing(
     out: list[PolicyOutput] = []
     platform, account_id = crossing.platform, crossing.account_id
     when = crossing.occurred_at
-    state = _maybe_request(
-        state, platform, account_id, phases, now, when, crossing.event_id, out
-    )
+    state = _maybe_request(state, platform, account_id, phases, now, when, crossing.event_id, out)
     if not is_subject(above, phases, now):
         if state.request is not None:
             state, event_id = _next_id(state, _CANCELLED, platform, account_id)
@@ -214,9 +206,7 @@ def on_crossing(
             state = state._replace(request=None)
         if state.restricted:
             state, event_id = _next_id(state, _LIFTED, platform, account_id)
-            out.append(
-                RestrictionLifted(event_id, platform, account_id, when, "below_threshold")
-            )
+            out.append(RestrictionLifted(event_id, platform, account_id, when, "below_threshold"))
             state = state._replace(restricted=False)
     return state, out
 

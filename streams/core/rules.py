@@ -48,9 +48,7 @@ class PlatformRules:
         keep = HYSTERESIS_SCALE - self.hysteresis
         object.__setattr__(self, "release", {t: t * keep for t in self.thresholds})
         if not self.phases:
-            default = tuple(
-                Phase(t, None, DEFAULT_GRACE_PERIOD_DAYS) for t in self.thresholds
-            )
+            default = tuple(Phase(t, None, DEFAULT_GRACE_PERIOD_DAYS) for t in self.thresholds)
             object.__setattr__(self, "phases", default)
 
 

@@ -1,0 +1,78 @@
+#!/usr/bin/env python3
+"""The project's two commands, with nothing but Python 3.11 installed.
+
+    python3 run.py demo     start the embedded broker and workers, replay the sample, show events
+    python3 run.py test     lint, type-check and run every test (what CI runs)
+    python3 run.py bench    the full benchmark suite (not in CI)
+
+Each makes `.venv` on first use (and again when pyproject.toml changes).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import sys
+import venv
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+VENV = ROOT / ".venv"
+BIN = VENV / "bin"
+STAMP = VENV / ".installed"
+
+
+def _python() -> str:
+    return str(BIN / "python")
+
+
+def ensure_venv() -> None:
+    """Create or refresh `.venv` when pyproject.toml changed since the last install."""
+    digest = hashlib.sha256((ROOT / "pyproject.toml").read_bytes()).hexdigest()
+    if STAMP.exists() and STAMP.read_text() == digest:
+        return
+    if not (BIN / "python").exists():
+        print("creating .venv ...", flush=True)
+        venv.EnvBuilder(with_pip=True).create(VENV)
+    print("installing dependencies into .venv (first run only) ...", flush=True)
+    pip = [_python(), "-m", "pip", "install", "--disable-pip-version-check", "-q"]
+    subprocess.run([*pip, "--upgrade", "pip"], check=True)
+    subprocess.run([*pip, "-e", f"{ROOT}[dev]"], check=True)
+    STAMP.write_text(digest)
+
+
+def _run(*cmd: str) -> None:
+    print("$", " ".join(cmd), flush=True)
+    result = subprocess.run(cmd, cwd=ROOT, check=False)
+    if result.returncode != 0:
+        sys.exit(result.returncode)
+
+
+def test(extra: list[str]) -> None:
+    """Lint, type-check and run the whole test suite."""
+    _run(str(BIN / "ruff"), "check", ".")
+    _run(str(BIN / "ruff"), "format", "--check", ".")
+    _run(str(BIN / "mypy"))
+    # exit status 5 (no tests collected) is a failure, as every non-zero is
+    _run(_python(), "-m", "pytest", *extra)
+
+
+def main(argv: list[str]) -> None:
+    """Dispatch `demo`, `test` or `bench`."""
+    if not argv or argv[0] not in {"demo", "test", "bench"}:
+        print(__doc__)
+        sys.exit(2)
+    ensure_venv()
+    command, extra = argv[0], argv[1:]
+    os.environ.setdefault("PYTHONUNBUFFERED", "1")
+    if command == "test":
+        test(extra)
+    elif command == "demo":
+        _run(str(BIN / "thresholds"), "demo", *extra)
+    else:
+        _run(_python(), "-m", "benchmarks", *extra)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

@@ -1,0 +1,131 @@
+"""The published contract: JSON Schemas in sync, the fast codec agreeing with the models."""
+
+from __future__ import annotations
+
+import ast
+import sys
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from pydantic import ValidationError
+
+from schemas import FollowerCountChanged, VerificationResult
+from schemas.export import JSON_DIR, render
+from streams.codec import Rejected, decode_follower_change, decode_verification_result, parse_json
+
+ROOT = Path(__file__).parent.parent.parent
+
+
+def test_every_model_has_its_exported_json_schema_in_sync() -> None:
+    expected = render()
+
+    on_disk = {p.name: p.read_text(encoding="utf-8") for p in JSON_DIR.glob("*.json")}
+
+    assert on_disk == expected, "run `python -m schemas.export` and commit schemas/json"
+
+
+def imported_modules(path: Path) -> list[str]:
+    names = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            names += [a.name for a in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            names.append(node.module)
+            names += [f"{node.module}.{a.name}" for a in node.names]
+    return names
+
+
+def test_the_core_imports_only_the_standard_library() -> None:
+    for path in (ROOT / "streams" / "core").glob("*.py"):
+        for name in imported_modules(path):
+            top = name.split(".")[0]
+            assert top in sys.stdlib_module_names or name.startswith("streams.core"), (
+                f"{path.name} imports {name}"
+            )
+
+
+def test_nothing_imports_the_agents() -> None:
+    for path in [*(ROOT / "streams").rglob("*.py"), *(ROOT / "tests").rglob("*.py")]:
+        if path.name == "app.py":
+            continue
+        assert "streams.agents" not in imported_modules(path), path
+
+
+_values = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(-(10**13), 10**13),
+    st.floats(allow_nan=False),
+    st.text(max_size=5),
+    st.sampled_from(["weibo", "a1", "2023-11-01T00:00:00Z", "2023-11-01T00:00:00"]),
+)
+_change_fields = {
+    "event_id": st.one_of(st.text(min_size=0, max_size=3), _values),
+    "platform": st.one_of(st.sampled_from(["weibo", "douyin", "Weibo", "a" * 33]), _values),
+    "account_id": st.one_of(st.sampled_from(["a1", "a b", "x" * 129]), _values),
+    "followers": st.one_of(st.integers(-1, 10**12 + 1), _values),
+    "occurred_at": st.one_of(
+        st.sampled_from(
+            ["2023-11-01T00:00:00Z", "2023-11-01T08:00:00.123+08:00", "2023-02-29T00:00:00Z"]
+        ),
+        _values,
+    ),
+    "sequence": st.one_of(st.integers(-1, 5), _values),
+    "delta": _values,
+    "schema_version": st.one_of(st.integers(0, 2), _values),
+}
+
+
+def _accepts(decode: Any, value: dict[str, Any]) -> bool:
+    raw = orjson.dumps(value)
+    try:
+        decode(parse_json(raw), raw)
+    except Rejected:
+        return False
+    return True
+
+
+def _model_accepts(model: Any, value: dict[str, Any]) -> bool:
+    try:
+        model.model_validate_json(orjson.dumps(value))
+    except ValidationError:
+        return False
+    return True
+
+
+@given(st.fixed_dictionaries({}, optional=_change_fields))
+def test_the_fast_decoder_and_the_model_accept_the_same_follower_changes(
+    value: dict[str, Any],
+) -> None:
+    assert _accepts(decode_follower_change, value) == _model_accepts(FollowerCountChanged, value)
+
+
+@given(
+    st.fixed_dictionaries(
+        {},
+        optional={
+            "event_id": _change_fields["event_id"],
+            "platform": _change_fields["platform"],
+            "account_id": _change_fields["account_id"],
+            "status": st.one_of(st.sampled_from(["verified", "rejected", "approved"]), _values),
+            "decided_at": _change_fields["occurred_at"],
+            "schema_version": _change_fields["schema_version"],
+            "real_name": st.text(max_size=3),
+        },
+    )
+)
+def test_the_fast_decoder_and_the_model_accept_the_same_verification_results(
+    value: dict[str, Any],
+) -> None:
+    assert _accepts(decode_verification_result, value) == _model_accepts(VerificationResult, value)
+
+
+@pytest.mark.parametrize("name", ["FollowerCountChanged", "ThresholdCrossed", "DeadLetter"])
+def test_a_schema_requires_type_and_schema_version_fields(name: str) -> None:
+    schema = orjson.loads((JSON_DIR / f"{name}.json").read_bytes())
+
+    assert {"type", "schema_version"} <= set(schema["properties"])

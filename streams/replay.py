@@ -10,7 +10,13 @@ from typing import IO, Any
 from streams import codec
 from streams.codec import Rejected
 from streams.config import Topics
-from streams.core.crossings import AccountState, Outcome, ThresholdCrossed, step
+from streams.core.crossings import (
+    AccountState,
+    FollowerCountChanged,
+    Outcome,
+    ThresholdCrossed,
+    step,
+)
 from streams.core.policy import (
     PolicyOutput,
     PolicyState,
@@ -23,7 +29,7 @@ from streams.core.policy import (
     on_phase_start,
     on_result,
 )
-from streams.core.rules import Phase, Rules
+from streams.core.rules import Phase, PlatformRules, Rules
 
 __all__ = ["Counters", "Record", "Replayer", "iter_lines", "replay_lines"]
 
@@ -31,7 +37,11 @@ Record = tuple[str, str | None, dict[str, Any]]
 """An emitted record: (topic, key, value)."""
 
 _BOM = b"\xef\xbb\xbf"
-_NOTHING: list[Record] = []
+_NOTHING: list[Record] = []  # shared, never appended to
+_NEVER = 1 << 80
+_BEFORE_TIME = -(1 << 80)
+_APPLIED = Outcome.APPLIED
+_decode_fast = codec.decode_follower_change_fast
 
 
 @dataclass(slots=True)
@@ -39,6 +49,7 @@ class Counters:
     """What a replay saw."""
 
     lines: int = 0
+    blank_lines: int = 0
     events: int = 0
     results: int = 0
     crossings: int = 0
@@ -48,16 +59,17 @@ class Counters:
 
 
 def iter_lines(stream: IO[bytes]) -> Iterator[bytes]:
-    """Non-blank lines without their endings; a leading BOM is dropped."""
-    first = True
-    for line in stream:
-        if first:
-            first = False
-            if line.startswith(_BOM):
-                line = line[3:]
-        line = line.rstrip(b"\r\n")
-        if line.strip():
-            yield line
+    """The lines of a log, a leading BOM dropped.
+
+    Line endings stay: JSON ignores them, and the replayer strips them only
+    from the rare line it must keep (a dead letter) or skip (a blank one).
+    """
+    first = stream.readline()
+    if first.startswith(_BOM):
+        first = first[3:]
+    if first:
+        yield first
+    yield from stream
 
 
 @dataclass
@@ -69,21 +81,33 @@ class Replayer:
     counters: Counters = field(default_factory=Counters)
     crossing_states: dict[str, AccountState] = field(default_factory=dict)
     policy_states: dict[str, PolicyState] = field(default_factory=dict)
-    clock: int | None = None
+    # the event-time clock: the largest valid time seen so far
+    clock: int = _BEFORE_TIME
     _deadlines: list[tuple[int, str, str, str]] = field(default_factory=list)
     _phase_starts: list[tuple[int, tuple[Phase, ...]]] = field(default_factory=list)
     _next_phase: int = 0
+    _next_due: int = 0
+    _platform_rules: dict[str, PlatformRules] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         grouped: dict[int, list[Phase]] = {}
         for at, phase in self.rules.phase_starts():
             grouped.setdefault(at, []).append(phase)
         self._phase_starts = [(at, tuple(ps)) for at, ps in sorted(grouped.items())]
+        self._update_next_due()
 
     def feed(self, raw: bytes) -> list[Record]:
         """Process one log line; return the records it emits, in order."""
-        counters = self.counters
-        counters.lines += 1
+        event = _decode_fast(raw)
+        if event is None:
+            return self._feed_slow(raw)
+        return self._event(event)
+
+    def _feed_slow(self, raw: bytes) -> list[Record]:
+        raw = raw.rstrip(b"\r\n")
+        if not raw.strip():
+            self.counters.blank_lines += 1
+            return _NOTHING
         try:
             obj = codec.parse_json(raw)
             kind = codec.record_type(obj)
@@ -99,17 +123,29 @@ class Replayer:
             event = codec.decode_follower_change(obj, raw)
         except Rejected as rejected:
             return self._dead_letter(self.topics.follower_changes, raw, obj, rejected)
-        counters.events += 1
-        records = self._advance(event.occurred_at)
-        key = f"{event.platform}:{event.account_id}"
-        rules = self.rules.for_platform(event.platform)
-        state, crossings, outcome = step(self.crossing_states.get(key), event, rules)
-        if outcome is not Outcome.APPLIED:
-            counters.stale_events_total += 1
+        return self._event(event)
+
+    def _event(self, event: FollowerCountChanged) -> list[Record]:
+        # The hot path: every valid event passes here, most cross nothing.
+        _, platform, account_id, _, at, _ = event
+        records = _NOTHING
+        if at > self.clock:
+            self.clock = at
+            if at >= self._next_due:
+                records = self._fire(at)
+        key = f"{platform}:{account_id}"
+        rules = self._platform_rules.get(platform)
+        if rules is None:
+            rules = self._platform_rules[platform] = self.rules.for_platform(platform)
+        states = self.crossing_states
+        state, crossings, outcome = step(states.get(key), event, rules)
+        if outcome is not _APPLIED:
+            self.counters.stale_events_total += 1
             return records
-        self.crossing_states[key] = state  # type: ignore[assignment]
+        states[key] = state  # type: ignore[assignment]
         if not crossings:
             return records
+        counters = self.counters
         if records is _NOTHING:
             records = []
         topic = self.topics.threshold_crossings
@@ -123,9 +159,7 @@ class Replayer:
     def _crossing_policy(
         self, key: str, c: ThresholdCrossed, phases: tuple[Phase, ...], out: list[Record]
     ) -> None:
-        # a crossing comes from a valid event, which has already set the clock
-        now = c.occurred_at if self.clock is None else self.clock
-        state, outputs = on_crossing(self.policy_states.get(key), c, phases, now)
+        state, outputs = on_crossing(self.policy_states.get(key), c, phases, self.clock)
         self.policy_states[key] = state
         self._emit(key, outputs, out)
 
@@ -145,6 +179,7 @@ class Replayer:
         for o in outputs:
             if isinstance(o, VerificationRequested):
                 heapq.heappush(self._deadlines, (o.due_at, key, o.platform, o.account_id))
+                self._next_due = min(self._next_due, o.due_at)
                 topic = self.topics.verification_requests
             elif isinstance(o, TrafficRestricted | RestrictionLifted):
                 topic = self.topics.account_restrictions
@@ -155,15 +190,16 @@ class Replayer:
 
     def _advance(self, at: int) -> list[Record]:
         """Move the event-time clock to `at` and fire what is due, in order."""
-        clock = self.clock
-        if clock is not None and at <= clock:
+        if at <= self.clock:
             return _NOTHING
         self.clock = at
-        deadlines, starts = self._deadlines, self._phase_starts
-        if not (deadlines and deadlines[0][0] <= at) and not (
-            self._next_phase < len(starts) and starts[self._next_phase][0] <= at
-        ):
+        if at < self._next_due:
             return _NOTHING
+        return self._fire(at)
+
+    def _fire(self, at: int) -> list[Record]:
+        """Fire every deadline and phase start at or before `at`: time, then key."""
+        deadlines, starts = self._deadlines, self._phase_starts
         out: list[Record] = []
         while True:
             next_deadline = deadlines[0][0] if deadlines else None
@@ -184,7 +220,16 @@ class Replayer:
                 self._next_phase += 1
                 self._start_phases(next_start, starts[self._next_phase - 1][1], out)
             else:
+                self._update_next_due()
                 return out
+
+    def _update_next_due(self) -> None:
+        due = [_NEVER]
+        if self._deadlines:
+            due.append(self._deadlines[0][0])
+        if self._next_phase < len(self._phase_starts):
+            due.append(self._phase_starts[self._next_phase][0])
+        self._next_due = min(due)
 
     def _start_phases(self, at: int, started: tuple[Phase, ...], out: list[Record]) -> None:
         for key in sorted(self.policy_states):
@@ -228,11 +273,18 @@ def replay_lines(
 ) -> Counters:
     """Replay `lines`, writing one JSON line per emitted record through `write`."""
     dumps = codec.dumps
-    feed = replayer.feed
-    for raw in lines:
-        records = feed(raw)
+    decode, apply, slow = _decode_fast, replayer._event, replayer._feed_slow
+    counters = replayer.counters
+    n = 0
+    for n, raw in enumerate(lines, 1):  # noqa: B007 - n is read after the loop
+        event = decode(raw)
+        records = slow(raw) if event is None else apply(event)
         if records:
             write(
                 b"".join(dumps({"topic": t, "key": k, "value": v}) + b"\n" for t, k, v in records)
             )
-    return replayer.counters
+    counters.lines += n
+    counters.events = (
+        counters.lines - counters.blank_lines - counters.results - counters.dead_letters
+    )
+    return counters

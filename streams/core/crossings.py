@@ -69,6 +69,15 @@ class Outcome(Enum):
     REDELIVERED = "redelivered"
 
 
+_NO_CROSSINGS: list[ThresholdCrossed] = []  # shared, never appended to
+# tuple.__new__ skips NamedTuple's Python-level __new__: a third of the cost
+# of a step that crosses nothing
+_tuple_new = tuple.__new__
+
+
+_APPLIED, _STALE, _REDELIVERED = Outcome.APPLIED, Outcome.STALE, Outcome.REDELIVERED
+
+
 def crossing_event_id(
     platform: str, account_id: str, threshold: int, direction: str, n: int
 ) -> str:
@@ -83,40 +92,53 @@ def step(
     rules: PlatformRules,
     offset: int | None = None,
 ) -> tuple[AccountState | None, list[ThresholdCrossed], Outcome]:
-    """Apply one event to an account's state; return the new state and crossings."""
+    """Apply one event to an account's state; return the new state and crossings.
+
+    The returned list of crossings may be shared: read it, never append to it.
+    """
+    # Tuple unpacking rather than attribute access: this runs once per event.
+    _, _, _, followers, occurred_at, sequence = event
     if state is None:
         above: tuple[int, ...] = ()
         counts: tuple[tuple[int, int, int], ...] = ()
         previous: int | None = None
-        sequence = event.sequence
     else:
-        if offset is not None and state.offset is not None and offset <= state.offset:
-            return state, [], Outcome.REDELIVERED
-        if event.sequence is not None and state.sequence is not None:
-            if event.sequence <= state.sequence:
-                return state, [], Outcome.STALE
-        elif event.occurred_at < state.occurred_at:
-            return state, [], Outcome.STALE
-        above = state.above
-        counts = state.counts
-        previous = state.followers
-        sequence = state.sequence if event.sequence is None else event.sequence
+        previous, last_sequence, last_occurred_at, last_offset, above, counts = state
+        if offset is not None and last_offset is not None and offset <= last_offset:
+            return state, _NO_CROSSINGS, _REDELIVERED
+        if sequence is not None and last_sequence is not None:
+            if sequence <= last_sequence:
+                return state, _NO_CROSSINGS, _STALE
+        elif occurred_at < last_occurred_at:
+            return state, _NO_CROSSINGS, _STALE
+        if sequence is None:
+            sequence = last_sequence
 
-    followers = event.followers
-    release = rules.release
-    crossings: list[ThresholdCrossed] = []
-    if above and not all(t in release for t in above):
-        above = tuple(t for t in above if t in release)
-    for threshold in rules.thresholds:
-        if followers >= threshold and threshold not in above:
-            above, counts = _cross(event, previous, threshold, "up", above, counts, crossings)
+    thresholds = rules.thresholds
+    crossings: list[ThresholdCrossed] = _NO_CROSSINGS
+    if above and not rules.threshold_set.issuperset(above):
+        above = tuple(t for t in above if t in rules.release)
+    # Most events cross nothing: test the cheap bounds before any loop.
+    if followers >= thresholds[0] and len(above) < len(thresholds):
+        crossings = []
+        for threshold in thresholds:
+            if followers >= threshold and threshold not in above:
+                above, counts = _cross(event, previous, threshold, "up", above, counts, crossings)
     if above:
+        release = rules.release
         scaled = followers * HYSTERESIS_SCALE
-        for threshold in reversed(above):
-            if scaled < release[threshold]:
-                above, counts = _cross(event, previous, threshold, "down", above, counts, crossings)
-    new_state = AccountState(followers, sequence, event.occurred_at, offset, above, counts)
-    return new_state, crossings, Outcome.APPLIED
+        if scaled < release[above[-1]]:
+            if crossings is _NO_CROSSINGS:
+                crossings = []
+            for threshold in reversed(above):
+                if scaled < release[threshold]:
+                    above, counts = _cross(
+                        event, previous, threshold, "down", above, counts, crossings
+                    )
+    new_state: AccountState = _tuple_new(
+        AccountState, (followers, sequence, occurred_at, offset, above, counts)
+    )
+    return new_state, crossings, _APPLIED
 
 
 def _cross(

@@ -43,10 +43,12 @@ class PlatformRules:
     phases: tuple[Phase, ...] = ()
     # threshold -> followers * SCALE must stay at or above this to stay "above"
     release: Mapping[int, int] = field(default_factory=dict, compare=False)
+    threshold_set: frozenset[int] = field(default=frozenset(), compare=False)
 
     def __post_init__(self) -> None:
         keep = HYSTERESIS_SCALE - self.hysteresis
         object.__setattr__(self, "release", {t: t * keep for t in self.thresholds})
+        object.__setattr__(self, "threshold_set", frozenset(self.thresholds))
         if not self.phases:
             default = tuple(Phase(t, None, DEFAULT_GRACE_PERIOD_DAYS) for t in self.thresholds)
             object.__setattr__(self, "phases", default)

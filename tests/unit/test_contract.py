@@ -15,7 +15,13 @@ from pydantic import ValidationError
 
 from schemas import FollowerCountChanged, VerificationResult
 from schemas.export import JSON_DIR, render
-from streams.codec import Rejected, decode_follower_change, decode_verification_result, parse_json
+from streams.codec import (
+    Rejected,
+    decode_follower_change,
+    decode_follower_change_fast,
+    decode_verification_result,
+    parse_json,
+)
 
 ROOT = Path(__file__).parent.parent.parent
 
@@ -129,3 +135,46 @@ def test_a_schema_requires_type_and_schema_version_fields(name: str) -> None:
     schema = orjson.loads((JSON_DIR / f"{name}.json").read_bytes())
 
     assert {"type", "schema_version"} <= set(schema["properties"])
+
+
+@given(
+    st.fixed_dictionaries(
+        {
+            "event_id": st.text(min_size=1, max_size=3),
+            "platform": st.sampled_from(["weibo", "douyin"]),
+            "account_id": st.sampled_from(["a1", "a b", "a\u3000", "x" * 128]),
+            "followers": st.integers(-1, 10**12 + 1),
+            "occurred_at": st.sampled_from(
+                [
+                    "2023-11-01T00:00:05Z",
+                    "2023-11-01T00:00:05.123456Z",
+                    "2023-11-01T00:00:05.1z",
+                    "2023-11-01t00:00:59.123456789Z",
+                    "2023-11-01T00:00:60.000000Z",
+                    "2023-11-01T00:00:5x.000000Z",
+                    "2023-11-01T00:00:05.12345\u0663Z",
+                    "2023-11-01T00:00:05+08:00",
+                ]
+            ),
+        },
+        optional={
+            "sequence": st.one_of(st.none(), st.integers(-1, 10**20), st.booleans()),
+            "delta": st.one_of(st.none(), st.integers(), st.floats(allow_nan=False)),
+            "schema_version": st.sampled_from([1, 2, True, 1.0]),
+            "type": st.sampled_from(["FollowerCountChanged", "VerificationResult", None]),
+        },
+    )
+)
+def test_the_fast_path_decodes_exactly_what_the_full_decoder_decodes(
+    value: dict[str, Any],
+) -> None:
+    raw = orjson.dumps(value) + b"\n"
+    try:
+        expected = decode_follower_change(parse_json(raw), raw)
+    except Rejected:
+        expected = None
+
+    fast = decode_follower_change_fast(raw)
+
+    # the fast path may decline (None) but never disagrees
+    assert fast is None or fast == expected

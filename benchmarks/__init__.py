@@ -1,0 +1,1 @@
+"""Benchmarks: offline replay against bare json.loads, and the live suite."""

@@ -16,9 +16,11 @@ from typing import Annotated, Any, Literal
 import msgspec
 import orjson
 
-from streams.core.crossings import FollowerCountChanged, ThresholdCrossed
+from streams.core.crossings import AccountState, FollowerCountChanged, ThresholdCrossed
 from streams.core.policy import (
+    OpenRequest,
     PolicyOutput,
+    PolicyState,
     RestrictionLifted,
     TrafficRestricted,
     VerificationCancelled,
@@ -33,12 +35,16 @@ __all__ = [
     "VERIFICATION_RESULT",
     "Rejected",
     "dead_letter",
+    "decode_account_state",
     "decode_follower_change",
     "decode_follower_change_fast",
+    "decode_policy_state",
     "decode_verification_result",
     "dumps",
+    "encode_account_state",
     "encode_crossing",
     "encode_policy_output",
+    "encode_policy_state",
     "parse_json",
     "record_key",
     "record_type",
@@ -441,3 +447,45 @@ def dead_letter(
     letter["reason"] = rejected.reason
     letter["detail"] = rejected.detail
     return letter
+
+
+def encode_account_state(s: AccountState) -> bytes:
+    """The compact table value of a crossing state (a JSON array, ~40-80 bytes)."""
+    return dumps(
+        [
+            s.followers,
+            s.sequence,
+            s.occurred_at,
+            s.offset,
+            s.above,
+            [x for c in s.counts for x in c],
+        ]
+    )
+
+
+def decode_account_state(data: bytes) -> AccountState:
+    """The inverse of `encode_account_state`."""
+    followers, sequence, occurred_at, offset, above, flat = orjson.loads(data)
+    counts = tuple((flat[i], flat[i + 1], flat[i + 2]) for i in range(0, len(flat), 3))
+    return AccountState(followers, sequence, occurred_at, offset, tuple(above), counts)
+
+
+def encode_policy_state(s: PolicyState, partition: int) -> bytes:
+    """The table value of a policy state, with the input partition it lives on."""
+    request = None if s.request is None else list(s.request)
+    return dumps([s.above, s.verified, request, s.restricted, s.counts, partition])
+
+
+def decode_policy_state(data: bytes) -> tuple[PolicyState, int]:
+    """The inverse of `encode_policy_state`: (state, partition)."""
+    above, verified, request, restricted, counts, partition = orjson.loads(data)
+    return (
+        PolicyState(
+            tuple(above),
+            verified,
+            None if request is None else OpenRequest(*request),
+            restricted,
+            (counts[0], counts[1], counts[2], counts[3]),
+        ),
+        partition,
+    )

@@ -199,6 +199,8 @@ class Topics:
     verification_results: str = "verification-results"
     verification_requests: str = "verification-requests"
     account_restrictions: str = "account-restrictions"
+    # internal: one wall-clock tick per partition drives deadlines and phase starts
+    policy_ticks: str = "follower-thresholds-policy-ticks"
 
     @property
     def follower_changes_dlq(self) -> str:
@@ -222,7 +224,13 @@ class Topics:
 
     def all(self) -> list[str]:
         """Every topic of the product."""
-        return [self.follower_changes, self.verification_results, *self.outputs()]
+        return [
+            self.follower_changes,
+            self.verification_results,
+            *self.outputs(),
+            f"{self.threshold_crossings}-dlq",
+            self.policy_ticks,
+        ]
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Topics:

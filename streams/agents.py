@@ -1,0 +1,168 @@
+"""Thin Faust agents: decode -> core -> encode -> send -> (acked) -> save state.
+
+The order of writes is the spec's: a batch's outputs are acknowledged by the
+broker before its state reaches the table (and so the changelog), and Faust
+commits the input offsets only after both (its commit flushes the producer).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+import weakref
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+import faust
+from faust import streams as faust_streams
+
+from streams.config import Settings
+from streams.core.rules import Rules
+from streams.live import TICK, Consumed, CrossingProcessor, Outgoing, PolicyProcessor
+
+__all__ = ["register"]
+
+log = logging.getLogger("streams.agents")
+
+
+def _raw() -> faust.Schema:
+    # keys and values stay bytes: the codec does the JSON, once
+    return faust.Schema(
+        key_type=bytes, value_type=bytes, key_serializer="raw", value_serializer="raw"
+    )
+
+
+def wall_clock_us() -> int:
+    """The wall clock, UTC microseconds since the epoch."""
+    return time.time_ns() // 1000
+
+
+@contextlib.contextmanager
+def _as_current(event: Any) -> Iterator[None]:
+    # A table write goes to the changelog partition of Faust's *current* event.
+    # A batch mixes partitions and its state is written after the batch's
+    # outputs are acknowledged, so point the current event at one of the key's
+    # own partition first, exactly as Stream does for each event it yields.
+    token = faust_streams._current_event.set(weakref.ref(event))
+    try:
+        yield
+    finally:
+        faust_streams._current_event.reset(token)
+
+
+def _consumed(events: Sequence[Any]) -> list[Consumed]:
+    return [
+        Consumed(m.topic, m.partition, m.offset, m.key, m.value)
+        for m in (e.message for e in events)
+    ]
+
+
+async def _send_all(app: faust.App, out: list[Outgoing]) -> None:
+    """Send every record without awaiting each one, then wait for all acks."""
+    if not out:
+        return
+    send = app.producer.send
+    pending = [await send(topic, key, value, None, None, None) for topic, key, value in out]
+    await asyncio.gather(*pending)
+
+
+MARKER = b"\x00end-of-batch"
+"""Table key of the one-record batch that closes each batch's changelog writes."""
+
+
+async def _write(
+    app: faust.App, table: Any, writes: dict[bytes, tuple[int, bytes]], events: Sequence[Any]
+) -> None:
+    """Write the batch's state, then close it with a batch of exactly one record.
+
+    Tansu answers ListOffsets(latest) with the start of the last record batch
+    + 1, and Faust's recovery stops at that offset: records after the first
+    one of a multi-record final batch would never be restored. A final batch
+    of one record makes the answer exact, so recovery reads every write.
+    """
+    if not writes:
+        return
+    last_of_partition = {e.message.partition: e for e in events}
+    for key, (partition, value) in writes.items():
+        with _as_current(last_of_partition[partition]):
+            table[key] = value
+    await app.producer.flush()
+    for event in last_of_partition.values():
+        with _as_current(event):
+            table[MARKER] = str(event.message.offset).encode()
+
+
+def register(app: faust.App, settings: Settings, rules: Rules) -> None:
+    """Declare the topics, tables, agents and timers of the worker on `app`."""
+    topics = settings.topics
+    changes = app.topic(topics.follower_changes, schema=_raw())
+    policy_inputs = app.topic(
+        topics.threshold_crossings,
+        topics.verification_results,
+        topics.policy_ticks,
+        schema=_raw(),
+    )
+
+    def table(name: str) -> Any:
+        # bytes key and value types give raw changelog serializers: the codec
+        # has already encoded both
+        return app.Table(
+            name, default=None, partitions=settings.partitions, key_type=bytes, value_type=bytes
+        )
+
+    account_state = table("account-state")
+    policy_state = table("policy-state")
+    policy_clock = table("policy-clock")
+
+    crossing = CrossingProcessor(rules, topics, account_state.get)
+
+    def scan(partition: int) -> Iterator[tuple[bytes, bytes]]:
+        from streams.codec import decode_policy_state
+
+        for key, value in list(policy_state.items()):
+            if key != MARKER and decode_policy_state(value)[1] == partition:
+                yield key, value
+
+    def last_tick(partition: int) -> int | None:
+        value = policy_clock.get(str(partition).encode())
+        return None if value is None else int(value)
+
+    policy = PolicyProcessor(rules, topics, policy_state.get, scan, last_tick)
+    batch = settings.batch_size
+
+    @app.agent(changes, name="crossings")
+    async def crossings(stream: Any) -> None:
+        async for events in stream.take_events(batch, within=0.005):
+            out, writes = crossing.process(_consumed(events))
+            await _send_all(app, out)
+            await _write(app, account_state, writes, events)
+
+    @app.agent(policy_inputs, name="policy")
+    async def verification_policy(stream: Any) -> None:
+        async for events in stream.take_events(batch, within=0.005):
+            out, writes, ticks = policy.process(_consumed(events), wall_clock_us())
+            await _send_all(app, out)
+            clock_writes = {str(p).encode(): (p, str(t).encode()) for p, t in ticks.items()}
+            await _write(app, policy_clock, clock_writes, events)
+            await _write(app, policy_state, writes, events)
+
+    @app.timer(interval=1.0, on_leader=True)
+    async def tick() -> None:
+        now = str(wall_clock_us()).encode()
+        for partition in range(settings.partitions):
+            await app.producer.send(topics.policy_ticks, TICK, now, partition, None, None)
+
+    @app.timer(interval=10.0)
+    async def report() -> None:
+        c, p = crossing.counters, policy.counters
+        log.info(
+            "events=%d crossings=%d stale=%d redelivered=%d dead_letters=%d policy_records=%d",
+            c.events_total,
+            c.crossings_total,
+            c.stale_events_total,
+            c.redelivered_total,
+            c.dead_letters_total + p.dead_letters_total,
+            p.policy_records_total,
+        )

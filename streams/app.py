@@ -1,0 +1,88 @@
+"""The Faust app: broker settings, topics and tables. Wiring only.
+
+`faust -A streams.app worker -l info` runs it as `thresholds worker` does,
+from the environment (see the README's settings table).
+"""
+
+from __future__ import annotations
+
+import ssl
+from typing import Any
+
+import faust
+
+from streams.config import Settings
+from streams.core.rules import Rules
+
+__all__ = ["create_app"]
+
+
+def _credentials(settings: Settings) -> Any:
+    sec = settings.security
+    protocol = sec.get("KAFKA_SECURITY_PROTOCOL", "PLAINTEXT").upper()
+    if protocol == "PLAINTEXT":
+        return None
+    context = None
+    if protocol in ("SSL", "SASL_SSL"):
+        context = ssl.create_default_context(cafile=sec.get("KAFKA_SSL_CAFILE"))
+        if "KAFKA_SSL_CERTFILE" in sec:
+            context.load_cert_chain(sec["KAFKA_SSL_CERTFILE"], sec.get("KAFKA_SSL_KEYFILE"))
+    if protocol == "SSL":
+        return faust.SSLCredentials(context)
+    return faust.SASLCredentials(
+        username=sec.get("KAFKA_SASL_USERNAME"),
+        password=sec.get("KAFKA_SASL_PASSWORD"),
+        mechanism=sec.get("KAFKA_SASL_MECHANISM", "PLAIN"),
+        ssl_context=context,
+    )
+
+
+def create_app(settings: Settings, rules: Rules, *, fast_start: bool = False) -> faust.App:
+    """A Faust app with the crossing and policy agents, for `settings` and `rules`.
+
+    `fast_start` shortens the group-join timeouts for tests and the demo, where
+    one worker joins an empty group on a local broker.
+    """
+    brokers = [f"kafka://{s.strip()}" for s in settings.bootstrap_servers.split(",")]
+    options: dict[str, Any] = {
+        "broker": brokers,
+        "broker_credentials": _credentials(settings),
+        "store": settings.store,
+        "datadir": settings.data_dir,
+        "topic_partitions": settings.partitions,
+        "topic_replication_factor": settings.replication_factor,
+        "processing_guarantee": settings.processing_guarantee,
+        "web_enabled": False,
+        "consumer_auto_offset_reset": "earliest",
+        "broker_commit_interval": 0.5,
+        "broker_commit_every": 10_000,
+        "producer_linger_ms": 2,
+        "producer_max_batch_size": 512 * 1024,
+        "producer_max_request_size": 4 * 1024 * 1024,
+        "stream_buffer_maxsize": 8192,
+        "table_standby_replicas": 0,
+        "consumer_max_fetch_size": 4 * 1024 * 1024,
+    }
+    if fast_start:
+        options.update(
+            broker_session_timeout=10.0,
+            broker_heartbeat_interval=1.0,
+            broker_rebalance_timeout=10.0,
+            stream_recovery_delay=0.0,
+            broker_request_timeout=20.0,
+        )
+    app = faust.App(settings.app_id, **options)
+    from streams import agents  # the agents register themselves on this app
+
+    agents.register(app, settings, rules)
+    return app
+
+
+def __getattr__(name: str) -> Any:
+    # `faust -A streams.app` finds `app` here, built from the environment
+    if name == "app":
+        from streams.config import load_rules
+
+        settings = Settings.from_env()
+        return create_app(settings, load_rules(settings.config_path))
+    raise AttributeError(name)

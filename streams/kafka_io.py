@@ -1,0 +1,347 @@
+"""kafka-python tools: check the broker, create topics, produce a log, read topics.
+
+"Everything produced so far" is decided by the fetch high watermark, never by
+`end_offsets` alone: some brokers (Tansu) answer ListOffsets with the start of
+the last batch + 1.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from streams import codec
+from streams.config import ConfigError, Settings
+
+__all__ = [
+    "BrokerUnavailable",
+    "ConsumedRecord",
+    "changelog_topics",
+    "client_config",
+    "ensure_topics",
+    "high_watermarks",
+    "missing_topics",
+    "partition_counts",
+    "policy_input_topics",
+    "produce_log",
+    "read_all",
+    "tail",
+    "wait_committed",
+]
+
+TOPIC_CONFIG = {"retention.ms": "-1", "cleanup.policy": "delete"}
+CHANGELOG_CONFIG = {"retention.ms": "-1", "cleanup.policy": "compact"}
+
+
+class BrokerUnavailable(ConfigError):
+    """The broker did not answer; the message is one line for people."""
+
+
+def client_config(settings: Settings) -> dict[str, Any]:
+    """kafka-python connection settings from the environment's settings."""
+    config: dict[str, Any] = {"bootstrap_servers": settings.bootstrap_servers.split(",")}
+    sec = settings.security
+    mapping = {
+        "KAFKA_SECURITY_PROTOCOL": "security_protocol",
+        "KAFKA_SASL_MECHANISM": "sasl_mechanism",
+        "KAFKA_SASL_USERNAME": "sasl_plain_username",
+        "KAFKA_SASL_PASSWORD": "sasl_plain_password",
+        "KAFKA_SSL_CAFILE": "ssl_cafile",
+        "KAFKA_SSL_CERTFILE": "ssl_certfile",
+        "KAFKA_SSL_KEYFILE": "ssl_keyfile",
+    }
+    for env_name, option in mapping.items():
+        if env_name in sec:
+            config[option] = sec[env_name]
+    return config
+
+
+def _quiet_kafka_logs() -> None:
+    # kafka-python logs every failed connection attempt as an error with a
+    # traceback; our callers report one line instead
+    logging.getLogger("kafka").setLevel(logging.CRITICAL)
+
+
+def _admin(settings: Settings, timeout: float = 10.0) -> Any:
+    from kafka.admin import KafkaAdminClient
+    from kafka.errors import KafkaError
+
+    _quiet_kafka_logs()
+    try:
+        return KafkaAdminClient(
+            **client_config(settings),
+            request_timeout_ms=int(timeout * 1000),
+            bootstrap_timeout_ms=int(timeout * 1000),
+        )
+    except (KafkaError, OSError, ValueError) as exc:
+        raise BrokerUnavailable(
+            f"cannot reach Kafka at {settings.bootstrap_servers}: {type(exc).__name__}"
+        ) from None
+
+
+def changelog_topics(settings: Settings) -> list[str]:
+    """The changelog topics of the worker's tables."""
+    return [
+        f"{settings.app_id}-{table}-changelog"
+        for table in ("account-state", "policy-state", "policy-clock")
+    ]
+
+
+def missing_topics(settings: Settings) -> list[str]:
+    """The product's topics that do not exist on the broker."""
+    admin = _admin(settings)
+    try:
+        existing = set(admin.list_topics())
+    finally:
+        admin.close()
+    return [t for t in settings.topics.all() if t not in existing]
+
+
+def ensure_topics(settings: Settings) -> list[str]:
+    """Create every missing topic with explicit settings; return those created."""
+    from kafka.admin import NewTopic
+    from kafka.errors import TopicAlreadyExistsError
+
+    admin = _admin(settings)
+    try:
+        existing = set(admin.list_topics())
+        wanted = [(t, TOPIC_CONFIG) for t in settings.topics.all()]
+        wanted += [(t, CHANGELOG_CONFIG) for t in changelog_topics(settings)]
+        new = [
+            NewTopic(t, settings.partitions, settings.replication_factor, topic_configs=dict(c))
+            for t, c in wanted
+            if t not in existing
+        ]
+        if new:
+            with contextlib.suppress(TopicAlreadyExistsError):  # another worker was first
+                admin.create_topics(new)
+        return [t.name for t in new]
+    finally:
+        admin.close()
+
+
+def _producer(settings: Settings) -> Any:
+    from kafka import KafkaProducer
+
+    _quiet_kafka_logs()
+    return KafkaProducer(**client_config(settings), linger_ms=5, batch_size=256 * 1024, acks="all")
+
+
+def produce_log(
+    settings: Settings,
+    topic: str,
+    results_topic: str,
+    lines: Iterable[bytes],
+    *,
+    progress: Callable[[int], None] | None = None,
+) -> int:
+    """Send log lines keyed `{platform}:{account_id}` (null when unreadable).
+
+    `VerificationResult` lines go to `results_topic`, every other line to `topic`.
+    """
+    producer = _producer(settings)
+    n = 0
+    try:
+        for raw in lines:
+            key, kind = _key_and_type(raw)
+            target = results_topic if kind == codec.VERIFICATION_RESULT else topic
+            producer.send(target, key=key, value=raw)
+            n += 1
+            if progress is not None and n % 5000 == 0:
+                progress(n)
+        producer.flush()
+    finally:
+        producer.close()
+    if progress is not None:
+        progress(n)
+    return n
+
+
+def partition_counts(settings: Settings) -> dict[str, int]:
+    """Partitions of every existing topic of the product and of its changelogs."""
+    consumer = _consumer(settings)
+    try:
+        counts = {}
+        for topic in [*settings.topics.all(), *changelog_topics(settings)]:
+            partitions = consumer.partitions_for_topic(topic)
+            if partitions:
+                counts[topic] = len(partitions)
+        return counts
+    finally:
+        consumer.close()
+
+
+def policy_input_topics(settings: Settings) -> list[str]:
+    """The topics the policy agent reads, co-partitioned with its tables."""
+    t = settings.topics
+    return [t.threshold_crossings, t.verification_results, t.policy_ticks]
+
+
+def _key_and_type(raw: bytes) -> tuple[bytes | None, object]:
+    try:
+        obj = codec.parse_json(raw)
+    except codec.Rejected:
+        return None, None
+    if type(obj) is not dict:
+        return None, None
+    platform, account_id = obj.get("platform"), obj.get("account_id")
+    key = None
+    if type(platform) is str and type(account_id) is str:
+        key = codec.record_key(platform, account_id).encode()
+    return key, obj.get("type")
+
+
+@dataclass(frozen=True, slots=True)
+class ConsumedRecord:
+    """A record read back from a topic."""
+
+    topic: str
+    partition: int
+    offset: int
+    key: str | None
+    value: dict[str, Any]
+
+
+def _consumer(settings: Settings) -> Any:
+    from kafka import KafkaConsumer
+
+    _quiet_kafka_logs()
+    return KafkaConsumer(
+        **client_config(settings),
+        enable_auto_commit=False,
+        group_id=None,
+        auto_offset_reset="earliest",
+        fetch_max_wait_ms=100,
+    )
+
+
+def _decoded(msg: Any) -> ConsumedRecord:
+    key = None if msg.key is None else msg.key.decode("utf-8", "replace")
+    return ConsumedRecord(msg.topic, msg.partition, msg.offset, key, codec.parse_json(msg.value))
+
+
+def read_all(
+    settings: Settings, topics: Iterable[str], *, timeout: float = 30.0
+) -> list[ConsumedRecord]:
+    """Every record on `topics` so far, by partition order, read to the fetch high watermark."""
+    from kafka import TopicPartition
+
+    consumer = _consumer(settings)
+    try:
+        tps = []
+        for topic in topics:
+            partitions = consumer.partitions_for_topic(topic) or set()
+            tps += [TopicPartition(topic, p) for p in sorted(partitions)]
+        if not tps:
+            return []
+        consumer.assign(tps)
+        consumer.seek_to_beginning(*tps)
+        out: list[ConsumedRecord] = []
+        deadline = time.monotonic() + timeout
+        while True:
+            for batch in consumer.poll(timeout_ms=200).values():
+                out.extend(_decoded(m) for m in batch)
+            if _caught_up(consumer, tps):
+                return out
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"did not reach the end of {sorted(set(topics))} in {timeout}s")
+    finally:
+        consumer.close()
+
+
+def _caught_up(consumer: Any, tps: list[Any]) -> bool:
+    for tp in tps:
+        highwater = consumer.highwater(tp)
+        if highwater is None or consumer.position(tp) < highwater:
+            return False
+    return True
+
+
+def tail(
+    settings: Settings, topics: Iterable[str], *, from_beginning: bool = True
+) -> Iterator[ConsumedRecord]:
+    """Records of `topics` as they arrive, until the caller stops."""
+    from kafka import TopicPartition
+
+    consumer = _consumer(settings)
+    try:
+        tps = []
+        for topic in topics:
+            partitions = consumer.partitions_for_topic(topic) or set()
+            tps += [TopicPartition(topic, p) for p in sorted(partitions)]
+        consumer.assign(tps)
+        if from_beginning:
+            consumer.seek_to_beginning(*tps)
+        else:
+            consumer.seek_to_end(*tps)
+        while True:
+            for batch in consumer.poll(timeout_ms=200).values():
+                for m in batch:
+                    yield _decoded(m)
+    finally:
+        consumer.close()
+
+
+def by_topic(records: Iterable[ConsumedRecord]) -> Mapping[str, list[ConsumedRecord]]:
+    """Records grouped by topic, each in its consumed order."""
+    grouped: dict[str, list[ConsumedRecord]] = {}
+    for r in records:
+        grouped.setdefault(r.topic, []).append(r)
+    return grouped
+
+
+def high_watermarks(settings: Settings, tps: list[Any], timeout: float = 30.0) -> dict[Any, int]:
+    """True end offsets, read from fresh fetch responses (ListOffsets can be wrong on Tansu)."""
+    consumer = _consumer(settings)
+    try:
+        consumer.assign(tps)
+        # from the reported end, minus one so every non-empty partition returns a record
+        reported = consumer.end_offsets(tps)
+        for tp in tps:
+            consumer.seek(tp, max(0, reported[tp] - 1))
+        deadline = time.monotonic() + timeout
+        while any(consumer.highwater(tp) is None for tp in tps):
+            consumer.poll(timeout_ms=100)
+            if time.monotonic() > deadline:
+                raise TimeoutError("no fetch response for the high watermark")
+        return {tp: consumer.highwater(tp) for tp in tps}
+    finally:
+        consumer.close()
+
+
+def wait_committed(
+    settings: Settings, group: str, topics: Iterable[str], *, timeout: float = 60.0
+) -> None:
+    """Block until `group` has committed every partition of `topics` to its high watermark."""
+    from kafka import KafkaConsumer, TopicPartition
+
+    consumer = _consumer(settings)
+    # never subscribes, so never joins: it only reads the group's committed offsets
+    group_reader = KafkaConsumer(
+        **client_config(settings), group_id=group, enable_auto_commit=False
+    )
+    try:
+        tps = []
+        for topic in topics:
+            partitions = consumer.partitions_for_topic(topic) or set()
+            tps += [TopicPartition(topic, p) for p in sorted(partitions)]
+        deadline = time.monotonic() + timeout
+        while True:
+            ends = high_watermarks(settings, tps, timeout)
+            behind = {}
+            for tp, end in ends.items():
+                done = group_reader.committed(tp)
+                if end > 0 and (done is None or done < end):
+                    behind[tp] = (done, end)
+            if not behind:
+                return
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"group {group} still behind after {timeout}s: {behind}")
+            time.sleep(0.2)
+    finally:
+        consumer.close()
+        group_reader.close()

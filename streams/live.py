@@ -1,0 +1,303 @@
+"""One batch of consumed records in, records to send and state to write out.
+
+The live agents are thin: they hand a batch to these processors, send what
+comes back, wait for the broker's acknowledgement, and only then write the
+state (the spec's order of writes). Nothing here knows Faust or Kafka, so the
+batch logic is tested without a broker.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from streams import codec
+from streams.codec import Rejected
+from streams.config import Topics
+from streams.core.crossings import AccountState, Outcome, ThresholdCrossed, step
+from streams.core.policy import (
+    PolicyOutput,
+    PolicyState,
+    RestrictionLifted,
+    TrafficRestricted,
+    on_crossing,
+    on_deadline,
+    on_phase_start,
+    on_result,
+)
+from streams.core.rules import Phase, Rules
+from streams.timestamps import parse_rfc3339
+
+__all__ = [
+    "Consumed",
+    "CrossingProcessor",
+    "LiveCounters",
+    "Outgoing",
+    "PolicyProcessor",
+    "decode_crossing",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class Consumed:
+    """A record as the broker delivered it."""
+
+    topic: str
+    partition: int
+    offset: int
+    key: bytes | None
+    value: bytes | None
+
+
+Outgoing = tuple[str, bytes | None, bytes]
+"""A record to send: (topic, key, value)."""
+
+
+@dataclass(slots=True)
+class LiveCounters:
+    """Totals since the worker started."""
+
+    events_total: int = 0
+    crossings_total: int = 0
+    dead_letters_total: int = 0
+    stale_events_total: int = 0
+    redelivered_total: int = 0
+    policy_records_total: int = 0
+
+
+def _dead_letter(record: Consumed, rejected: Rejected, parsed: Any = None) -> Outgoing:
+    letter = codec.dead_letter(
+        topic=record.topic,
+        partition=record.partition,
+        offset=record.offset,
+        key=record.key,
+        value=record.value,
+        rejected=rejected,
+        parsed=parsed,
+    )
+    return (f"{record.topic}-dlq", record.key, codec.dumps(letter))
+
+
+@dataclass
+class CrossingProcessor:
+    """`follower-changes` batches -> crossings, dead letters and state writes."""
+
+    rules: Rules
+    topics: Topics
+    load: Callable[[bytes], bytes | None]
+    counters: LiveCounters = field(default_factory=LiveCounters)
+
+    def process(
+        self, records: Iterable[Consumed]
+    ) -> tuple[list[Outgoing], dict[bytes, tuple[int, bytes]]]:
+        """Records to send, then state to write per key: (partition, value)."""
+        out: list[Outgoing] = []
+        states: dict[bytes, tuple[int, AccountState]] = {}
+        counters = self.counters
+        crossings_topic = self.topics.threshold_crossings
+        for record in records:
+            event = self._decode(record, out)
+            if event is None:
+                continue
+            counters.events_total += 1
+            key: bytes = record.key  # type: ignore[assignment]  # decoded: key matched
+            held = states.get(key)
+            if held is not None:
+                state: AccountState | None = held[1]
+            else:
+                stored = self.load(key)
+                state = None if stored is None else codec.decode_account_state(stored)
+            rules = self.rules.for_platform(event.platform)
+            new_state, crossings, outcome = step(state, event, rules, record.offset)
+            if outcome is Outcome.REDELIVERED:
+                counters.redelivered_total += 1
+                continue
+            if outcome is Outcome.STALE:
+                counters.stale_events_total += 1
+                continue
+            states[key] = (record.partition, new_state)  # type: ignore[assignment]
+            for c in crossings:
+                out.append((crossings_topic, key, codec.dumps(codec.encode_crossing(c))))
+            counters.crossings_total += len(crossings)
+        writes = {
+            key: (partition, codec.encode_account_state(state))
+            for key, (partition, state) in states.items()
+        }
+        return out, writes
+
+    def _decode(self, record: Consumed, out: list[Outgoing]) -> Any:
+        raw = record.value
+        if raw is None:
+            out.append(_dead_letter(record, Rejected("invalid_json", "the record has no value")))
+            self.counters.dead_letters_total += 1
+            return None
+        event = codec.decode_follower_change_fast(raw)
+        if event is not None and record.key == f"{event.platform}:{event.account_id}".encode():
+            return event
+        obj = None
+        try:
+            obj = codec.parse_json(raw)
+            return codec.decode_follower_change(obj, raw, record.key, check_key=True)
+        except Rejected as rejected:
+            out.append(_dead_letter(record, rejected, obj))
+            self.counters.dead_letters_total += 1
+            return None
+
+
+def decode_crossing(raw: bytes) -> ThresholdCrossed:
+    """A `ThresholdCrossed` read back from its topic; Rejected when it is not one."""
+    obj = codec.parse_json(raw)
+    if type(obj) is not dict or obj.get("type") != "ThresholdCrossed":
+        raise Rejected("unknown_type", "expected a ThresholdCrossed record")
+    try:
+        return ThresholdCrossed(
+            str(obj["event_id"]),
+            str(obj["platform"]),
+            str(obj["account_id"]),
+            int(obj["threshold"]),
+            str(obj["direction"]),
+            int(obj["followers"]),
+            obj["previous_followers"],
+            parse_rfc3339(obj["occurred_at"]),
+            str(obj["source_event_id"]),
+        )
+    except (KeyError, TypeError, ValueError) as exc:
+        raise Rejected("invalid_field", f"not a valid ThresholdCrossed: {exc}") from None
+
+
+TICK = b"tick"
+"""The key of the tick records that move the policy's wall clock, one per partition."""
+
+
+@dataclass
+class PolicyProcessor:
+    """Crossings, verification results and ticks -> requests and restrictions.
+
+    `load` reads a policy state; `scan` lists every (key, state) of a
+    partition, for deadlines and phase starts; `last_tick` reads the time of
+    the partition's previous tick.
+    """
+
+    rules: Rules
+    topics: Topics
+    load: Callable[[bytes], bytes | None]
+    scan: Callable[[int], Iterator[tuple[bytes, bytes]]]
+    last_tick: Callable[[int], int | None]
+    counters: LiveCounters = field(default_factory=LiveCounters)
+
+    def process(
+        self, records: Iterable[Consumed], now: int
+    ) -> tuple[list[Outgoing], dict[bytes, tuple[int, bytes]], dict[int, int]]:
+        """Records to send, policy states to write, and tick times per partition."""
+        self._out: list[Outgoing] = []
+        self._states: dict[bytes, tuple[int, PolicyState]] = {}
+        ticks: dict[int, int] = {}
+        for record in records:
+            if record.topic == self.topics.policy_ticks:
+                self._tick(record.partition, int(record.value or b"0"), ticks)
+            elif record.topic == self.topics.verification_results:
+                self._result(record)
+            else:
+                self._crossing(record, now)
+        writes = {
+            key: (partition, codec.encode_policy_state(state, partition))
+            for key, (partition, state) in self._states.items()
+        }
+        return self._out, writes, ticks
+
+    def _state(self, key: bytes) -> PolicyState | None:
+        held = self._states.get(key)
+        if held is not None:
+            return held[1]
+        stored = self.load(key)
+        return None if stored is None else codec.decode_policy_state(stored)[0]
+
+    def _emit(
+        self, key: bytes, partition: int, state: PolicyState, outputs: list[PolicyOutput]
+    ) -> None:
+        self._states[key] = (partition, state)
+        for o in outputs:
+            if isinstance(o, TrafficRestricted | RestrictionLifted):
+                topic = self.topics.account_restrictions
+            else:
+                topic = self.topics.verification_requests
+            self._out.append((topic, key, codec.dumps(codec.encode_policy_output(o))))
+        self.counters.policy_records_total += len(outputs)
+
+    def _phases(self, platform: str) -> tuple[Phase, ...]:
+        return self.rules.for_platform(platform).phases
+
+    def _crossing(self, record: Consumed, now: int) -> None:
+        try:
+            crossing = decode_crossing(record.value or b"")
+        except Rejected as rejected:
+            self._out.append(_dead_letter(record, rejected))
+            self.counters.dead_letters_total += 1
+            return
+        key = record.key or codec.record_key(crossing.platform, crossing.account_id).encode()
+        state, outputs = on_crossing(
+            self._state(key), crossing, self._phases(crossing.platform), now
+        )
+        self._emit(key, record.partition, state, outputs)
+
+    def _result(self, record: Consumed) -> None:
+        raw = record.value
+        obj = None
+        try:
+            if raw is None:
+                raise Rejected("invalid_json", "the record has no value")
+            obj = codec.parse_json(raw)
+            result = codec.decode_verification_result(obj, raw, record.key, check_key=True)
+        except Rejected as rejected:
+            self._out.append(_dead_letter(record, rejected, obj))
+            self.counters.dead_letters_total += 1
+            return
+        key: bytes = record.key  # type: ignore[assignment]  # decoded: key matched
+        state, outputs = on_result(self._state(key), result)
+        self._emit(key, record.partition, state, outputs)
+
+    def _tick(self, partition: int, now: int, ticks: dict[int, int]) -> None:
+        """Fire the partition's deadlines and phase starts up to `now`: time, then key."""
+        last = ticks.get(partition, self.last_tick(partition))
+        if last is not None and now <= last:
+            return
+        ticks[partition] = now
+        stored = {key: codec.decode_policy_state(v)[0] for key, v in self.scan(partition)}
+        stored.update({k: s for k, (p, s) in self._states.items() if p == partition})
+        timers: list[tuple[int, int, bytes, tuple[Phase, ...]]] = []
+        for key, state in stored.items():
+            if state.request is not None and state.request.due_at <= now:
+                timers.append((state.request.due_at, 0, key, ()))
+        starts: dict[int, list[Phase]] = {}
+        for at, phase in self.rules.phase_starts():
+            if (last is None or at > last) and at <= now:
+                starts.setdefault(at, []).append(phase)
+        for at, phases in starts.items():
+            timers.append((at, 1, b"", tuple(phases)))
+        for at, kind, key, started in sorted(timers):
+            if kind == 0:
+                self._deadline(key, partition, at)
+            else:
+                for account_key in sorted(stored):
+                    self._phase_start(account_key, partition, started, at)
+
+    def _deadline(self, key: bytes, partition: int, due_at: int) -> None:
+        state = self._state(key)
+        if state is None:
+            return
+        platform, _, account_id = key.decode().partition(":")
+        state, outputs = on_deadline(state, platform, account_id, due_at, self._phases(platform))
+        if outputs:
+            self._emit(key, partition, state, outputs)
+
+    def _phase_start(self, key: bytes, partition: int, started: tuple[Phase, ...], at: int) -> None:
+        state = self._state(key)
+        if state is None or not state.above:
+            return
+        platform, _, account_id = key.decode().partition(":")
+        state, outputs = on_phase_start(
+            state, platform, account_id, self._phases(platform), started, at
+        )
+        if outputs:
+            self._emit(key, partition, state, outputs)

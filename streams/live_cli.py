@@ -1,0 +1,211 @@
+"""The live commands of `thresholds`: worker, broker, demo, produce, tail, verify."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from streams.config import ConfigError, Settings, load_rules
+
+__all__ = ["register"]
+
+SAMPLES = Path(__file__).parent / "samples"
+
+
+class _Refusal(ConfigError):
+    """A one-line refusal at start-up."""
+
+
+def _settings() -> Settings:
+    return Settings.from_env()
+
+
+def check_topics(settings: Settings, create: bool) -> None:
+    """Refuse to start on missing topics or co-partitioning that cannot hold."""
+    from streams import kafka_io
+
+    if create:
+        kafka_io.ensure_topics(settings)
+    missing = kafka_io.missing_topics(settings)
+    if missing:
+        raise _Refusal(
+            f"missing topics on {settings.bootstrap_servers}: {', '.join(missing)} "
+            "(create them, or start with --create-topics)"
+        )
+    counts = kafka_io.partition_counts(settings)
+    inputs = [settings.topics.follower_changes, *kafka_io.policy_input_topics(settings)]
+    mismatched = {t: counts[t] for t in inputs if counts.get(t) != counts[inputs[0]]}
+    if mismatched:
+        raise _Refusal(
+            f"co-partitioning broken: {inputs[0]} has {counts[inputs[0]]} partitions, "
+            + ", ".join(f"{t} has {n}" for t, n in mismatched.items())
+        )
+
+
+def _cmd_worker(args: argparse.Namespace) -> int:
+    settings = _settings()
+    rules = load_rules(args.config or settings.config_path)
+    check_topics(settings, args.create_topics)
+    import faust
+
+    from streams.app import create_app
+
+    app = create_app(settings, rules, fast_start=args.fast_start)
+    worker = faust.Worker(app, loglevel="INFO", quiet=args.quiet)
+    worker.execute_from_commandline()
+    return 0
+
+
+def _cmd_broker(args: argparse.Namespace) -> int:
+    from streams.broker import start_embedded_broker
+
+    broker = start_embedded_broker(args.port)
+    print(broker.bootstrap_servers, flush=True)
+    try:
+        signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+        broker.process.wait()
+    finally:
+        broker.stop()
+    return 0
+
+
+def _read_log(path: Path) -> list[bytes]:
+    from streams.replay import iter_lines
+
+    try:
+        with path.open("rb") as f:
+            return [line.rstrip(b"\r\n") for line in iter_lines(f) if line.strip()]
+    except FileNotFoundError:
+        raise _Refusal(f"log file not found: {path}") from None
+
+
+def _cmd_produce(args: argparse.Namespace) -> int:
+    from rich.progress import Progress
+
+    from streams import kafka_io
+
+    settings = _settings()
+    topic = args.topic or settings.topics.follower_changes
+    if topic in kafka_io.missing_topics(settings):
+        raise _Refusal(f"topic {topic} does not exist on {settings.bootstrap_servers}")
+    lines = _read_log(Path(args.log))
+    results = settings.topics.verification_results
+    with Progress(transient=True, disable=not sys.stderr.isatty()) as progress:
+        task = progress.add_task(f"producing to {topic}", total=len(lines))
+        n = kafka_io.produce_log(
+            settings, topic, results, lines, progress=lambda k: progress.update(task, completed=k)
+        )
+    print(f"produced {n:,} records", file=sys.stderr)
+    return 0
+
+
+def _cmd_tail(args: argparse.Namespace) -> int:
+    import orjson
+
+    from streams import kafka_io
+
+    settings = _settings()
+    for seen, record in enumerate(kafka_io.tail(settings, args.topic), 1):
+        line = {"topic": record.topic, "key": record.key, "value": record.value}
+        sys.stdout.buffer.write(orjson.dumps(line) + b"\n")
+        sys.stdout.flush()
+        if args.count is not None and seen >= args.count:
+            break
+    return 0
+
+
+def _cmd_verify(args: argparse.Namespace) -> int:
+    from streams.verify import print_report, verify_topics
+
+    settings = _settings()
+    rules = load_rules(args.config or settings.config_path)
+    report = verify_topics(settings, rules, Path(args.log), policy=args.policy)
+    print_report(report)
+    return 0 if report.ok else 1
+
+
+def _cmd_demo(args: argparse.Namespace) -> int:
+    from streams.demo import run_demo
+
+    return run_demo(log=Path(args.log) if args.log else None, config=args.config)
+
+
+def register(commands: Any) -> None:
+    """Add the live subcommands to the `thresholds` parser."""
+    worker = commands.add_parser("worker", help="run the Faust worker (like `faust -A ... worker`)")
+    worker.add_argument("--config", metavar="FILE", help="TOML configuration")
+    worker.add_argument("--create-topics", action="store_true", help="create missing topics first")
+    worker.add_argument(
+        "--fast-start", action="store_true", help="short group timeouts (tests, demo)"
+    )
+    worker.add_argument("--quiet", action="store_true", help="no banner")
+    worker.set_defaults(run=_cmd_worker)
+
+    broker = commands.add_parser("broker", help="run the embedded broker (Tansu) until stopped")
+    broker.add_argument("--port", type=int, default=None, help="port (a free one by default)")
+    broker.set_defaults(run=_cmd_broker)
+
+    demo = commands.add_parser("demo", help="broker + worker + a replayed sample log, live")
+    demo.add_argument("--log", metavar="FILE", help="log to replay (the bundled demo log)")
+    demo.add_argument("--config", metavar="FILE", help="TOML configuration")
+    demo.set_defaults(run=_cmd_demo)
+
+    produce = commands.add_parser("produce", help="produce a JSON Lines log into Kafka")
+    produce.add_argument("log", metavar="LOG.jsonl")
+    produce.add_argument(
+        "--topic", help="topic for follower changes (VerificationResult lines go to theirs)"
+    )
+    produce.set_defaults(run=_cmd_produce)
+
+    tail = commands.add_parser("tail", help="print a topic's records as JSON lines")
+    tail.add_argument("topic", nargs="+", metavar="TOPIC")
+    tail.add_argument("--count", type=int, default=None, help="stop after N records")
+    tail.set_defaults(run=_cmd_tail)
+
+    verify = commands.add_parser(
+        "verify", help="compare the output topics with a replay of the log"
+    )
+    verify.add_argument("--log", required=True, metavar="LOG.jsonl")
+    verify.add_argument("--config", metavar="FILE", help="TOML configuration")
+    verify.add_argument(
+        "--policy",
+        action="store_true",
+        help="also compare requests and restrictions (only meaningful on event time)",
+    )
+    verify.set_defaults(run=_cmd_verify)
+
+
+def spawn_worker(
+    env: dict[str, str], *, config: str | None = None, log: Path | None = None
+) -> subprocess.Popen[bytes]:
+    """Start `thresholds worker` in a child process (tests, demo, benchmarks)."""
+    cmd = [sys.executable, "-m", "streams.cli", "worker", "--fast-start", "--quiet"]
+    if config:
+        cmd += ["--config", config]
+    with open(log or os.devnull, "ab") as out:  # the child keeps its own copy
+        return subprocess.Popen(  # noqa: S603 - our own command
+            cmd,
+            env={**os.environ, **env},
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+
+def wait_ready(log: Path, process: subprocess.Popen[bytes], timeout: float = 60.0) -> float:
+    """Seconds until the worker logs `Worker ready`; RuntimeError if it dies first."""
+    start = time.monotonic()
+    while time.monotonic() - start < timeout:
+        if log.exists() and b"Worker ready" in log.read_bytes():
+            return time.monotonic() - start
+        if process.poll() is not None:
+            tail = log.read_text(errors="replace").strip().splitlines()[-5:] if log.exists() else []
+            raise RuntimeError(f"worker exited with {process.returncode}: {' | '.join(tail)}")
+        time.sleep(0.1)
+    raise TimeoutError(f"worker not ready after {timeout:.0f}s")

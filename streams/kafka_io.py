@@ -21,6 +21,9 @@ __all__ = [
     "BrokerUnavailable",
     "ConsumedRecord",
     "changelog_topics",
+    "decoded",
+    "key_and_type",
+    "open_consumer",
     "client_config",
     "ensure_topics",
     "high_watermarks",
@@ -147,7 +150,7 @@ def produce_log(
     n = 0
     try:
         for raw in lines:
-            key, kind = _key_and_type(raw)
+            key, kind = key_and_type(raw)
             target = results_topic if kind == codec.VERIFICATION_RESULT else topic
             producer.send(target, key=key, value=raw)
             n += 1
@@ -181,7 +184,8 @@ def policy_input_topics(settings: Settings) -> list[str]:
     return [t.threshold_crossings, t.verification_results, t.policy_ticks]
 
 
-def _key_and_type(raw: bytes) -> tuple[bytes | None, object]:
+def key_and_type(raw: bytes) -> tuple[bytes | None, object]:
+    """The spec's key of a log line (None when unreadable) and its `type`."""
     try:
         obj = codec.parse_json(raw)
     except codec.Rejected:
@@ -219,7 +223,8 @@ def _consumer(settings: Settings) -> Any:
     )
 
 
-def _decoded(msg: Any) -> ConsumedRecord:
+def decoded(msg: Any) -> ConsumedRecord:
+    """A kafka-python message with its JSON value parsed."""
     key = None if msg.key is None else msg.key.decode("utf-8", "replace")
     return ConsumedRecord(msg.topic, msg.partition, msg.offset, key, codec.parse_json(msg.value))
 
@@ -244,7 +249,7 @@ def read_all(
         deadline = time.monotonic() + timeout
         while True:
             for batch in consumer.poll(timeout_ms=200).values():
-                out.extend(_decoded(m) for m in batch)
+                out.extend(decoded(m) for m in batch)
             if _caught_up(consumer, tps):
                 return out
             if time.monotonic() > deadline:
@@ -261,27 +266,28 @@ def _caught_up(consumer: Any, tps: list[Any]) -> bool:
     return True
 
 
-def tail(
-    settings: Settings, topics: Iterable[str], *, from_beginning: bool = True
-) -> Iterator[ConsumedRecord]:
-    """Records of `topics` as they arrive, until the caller stops."""
+def open_consumer(settings: Settings, topics: Iterable[str]) -> Any:
+    """A consumer assigned every partition of `topics`, from the beginning, no group."""
     from kafka import TopicPartition
 
     consumer = _consumer(settings)
+    tps = []
+    for topic in topics:
+        partitions = consumer.partitions_for_topic(topic) or set()
+        tps += [TopicPartition(topic, p) for p in sorted(partitions)]
+    consumer.assign(tps)
+    consumer.seek_to_beginning(*tps)
+    return consumer
+
+
+def tail(settings: Settings, topics: Iterable[str]) -> Iterator[ConsumedRecord]:
+    """Records of `topics` from the beginning, then as they arrive, until the caller stops."""
+    consumer = open_consumer(settings, topics)
     try:
-        tps = []
-        for topic in topics:
-            partitions = consumer.partitions_for_topic(topic) or set()
-            tps += [TopicPartition(topic, p) for p in sorted(partitions)]
-        consumer.assign(tps)
-        if from_beginning:
-            consumer.seek_to_beginning(*tps)
-        else:
-            consumer.seek_to_end(*tps)
         while True:
             for batch in consumer.poll(timeout_ms=200).values():
                 for m in batch:
-                    yield _decoded(m)
+                    yield decoded(m)
     finally:
         consumer.close()
 

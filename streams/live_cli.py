@@ -62,6 +62,15 @@ def _cmd_worker(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_topics(args: argparse.Namespace) -> int:
+    from streams import kafka_io
+
+    settings = _settings()
+    created = kafka_io.ensure_topics(settings)
+    print(f"created {len(created)} topics" + (f": {', '.join(created)}" if created else ""))
+    return 0
+
+
 def _cmd_broker(args: argparse.Namespace) -> int:
     from streams.broker import start_embedded_broker
 
@@ -146,6 +155,9 @@ def register(commands: Any) -> None:
     )
     worker.add_argument("--quiet", action="store_true", help="no banner")
     worker.set_defaults(run=_cmd_worker)
+
+    topics = commands.add_parser("topics", help="create every missing topic, explicitly configured")
+    topics.set_defaults(run=_cmd_topics)
 
     broker = commands.add_parser("broker", help="run the embedded broker (Tansu) until stopped")
     broker.add_argument("--port", type=int, default=None, help="port (a free one by default)")

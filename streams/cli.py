@@ -116,11 +116,10 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _add_live_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    try:
-        from streams import live_cli
-    except ImportError:  # pragma: no cover - the live extras are part of the package
-        return
-    live_cli.register(commands)
+    # imported here so that `thresholds replay` never loads Faust or Kafka clients
+    from streams.live_cli import register
+
+    register(commands)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -1,21 +1,32 @@
-"""pytest plugin (installed with the package): a broker, workers, logs and topics.
+"""pytest plugin (installed with the package as `follower_thresholds`).
 
 Fixtures:
     kafka_bootstrap_servers  session: `KAFKA_BOOTSTRAP_SERVERS`, else testcontainers'
-                             Kafka when Docker answers, else the embedded broker
-    thresholds_harness       isolated topics and consumer group on that broker
-    thresholds_worker        a running worker on the harness's topics
+                             Kafka when a Docker engine answers, else the embedded broker
+    thresholds_harness       fresh topics and consumer group on that broker
+    thresholds_worker        a worker running on the harness's topics, ready
+    produce_log              produce(values or a JSONL path) into the harness's topics
+    consume_topic            consume(topic) -> every record so far, to the high watermark
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from pathlib import Path
+from typing import Any
 
 import pytest
 
+from streams.kafka_io import ConsumedRecord
 from streams.testing.harness import Harness, Worker, find_broker
 
-__all__ = ["kafka_bootstrap_servers", "thresholds_harness", "thresholds_worker"]
+__all__ = [
+    "consume_topic",
+    "kafka_bootstrap_servers",
+    "produce_log",
+    "thresholds_harness",
+    "thresholds_worker",
+]
 
 
 @pytest.fixture(scope="session")
@@ -43,3 +54,32 @@ def thresholds_harness(kafka_bootstrap_servers: str) -> Iterator[Harness]:
 def thresholds_worker(thresholds_harness: Harness) -> Worker:
     """A worker running on the harness's topics, ready."""
     return thresholds_harness.start_worker()
+
+
+@pytest.fixture
+def produce_log(thresholds_harness: Harness) -> Callable[[Any], int]:
+    """`produce_log(values_or_path)`: send a log, keyed as the spec says."""
+
+    def produce(log: Iterable[Mapping[str, Any] | bytes] | str | Path) -> int:
+        if isinstance(log, str | Path):
+            lines = [line for line in Path(log).read_bytes().splitlines() if line.strip()]
+            return thresholds_harness.produce(lines)
+        return thresholds_harness.produce(log)
+
+    return produce
+
+
+@pytest.fixture
+def consume_topic(thresholds_harness: Harness) -> Callable[..., list[ConsumedRecord]]:
+    """`consume_topic(topic, processed=True)`: every record so far.
+
+    With `processed` it first waits until the worker has committed everything
+    produced to its inputs, so the outputs of that input are all there.
+    """
+
+    def consume(*topics: str, processed: bool = True) -> list[ConsumedRecord]:
+        if processed and thresholds_harness.workers:
+            thresholds_harness.wait_processed()
+        return thresholds_harness.read(*topics)
+
+    return consume

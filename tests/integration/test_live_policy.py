@@ -60,7 +60,10 @@ def test_a_missed_deadline_restricts_and_a_late_verification_lifts(
     assert restricted[0].value["type"] == "TrafficRestricted"
     assert restricted[0].value["restricted_at"] == request["due_at"]
     assert restricted[0].value["request_id"] == request["event_id"]
-    assert (records[1].value["type"], records[1].value["reason"]) == ("RestrictionLifted", "verified")
+    assert (records[1].value["type"], records[1].value["reason"]) == (
+        "RestrictionLifted",
+        "verified",
+    )
 
 
 def test_a_worker_restarted_between_request_and_deadline_still_restricts_on_time(
@@ -84,8 +87,8 @@ def test_a_verification_result_with_personal_data_is_dead_lettered_and_stored_no
     thresholds_harness: Harness,
 ) -> None:
     t = thresholds_harness.topics
-    secret = "Zhang San 110101199003074258"
-    result = {**verification_result("pii", platform="douyin"), "real_name": secret}
+    personal_data = "Zhang San 110101199003074258"
+    result = {**verification_result("pii", platform="douyin"), "real_name": personal_data}
     thresholds_harness.start_worker()
     thresholds_harness.produce([crossing_due_in("pii", 3600), result])
     thresholds_harness.wait_processed()
@@ -98,4 +101,4 @@ def test_a_verification_result_with_personal_data_is_dead_lettered_and_stored_no
         *thresholds_harness.read(*changelog_topics(thresholds_harness.settings)),
     ]
     assert stored
-    assert all(secret not in orjson.dumps(r.value).decode() for r in stored)
+    assert all(personal_data not in orjson.dumps(r.value).decode() for r in stored)

@@ -80,6 +80,16 @@ AccountId = Annotated[
 ]
 
 
+def _no_bool(value: Any) -> Any:
+    if type(value) is bool:
+        raise ValueError("a bool is not a schema version")
+    return value
+
+
+SchemaVersion = Annotated[Literal[1], BeforeValidator(_no_bool)]
+"""Always 1; `true` (equal to 1 in Python) is refused like any other non-integer."""
+
+
 class _Record(BaseModel):
     model_config = ConfigDict(strict=True, frozen=True, extra="forbid")
 
@@ -90,7 +100,7 @@ class FollowerCountChanged(_Record):
     model_config = ConfigDict(strict=True, frozen=True, extra="ignore")
 
     type: Literal["FollowerCountChanged"] = "FollowerCountChanged"
-    schema_version: Literal[1] = 1
+    schema_version: SchemaVersion = 1
     event_id: EventId
     platform: Platform
     account_id: AccountId
@@ -104,7 +114,7 @@ class VerificationResult(_Record):
     """Input on `verification-results`; any extra field is refused (no personal data)."""
 
     type: Literal["VerificationResult"] = "VerificationResult"
-    schema_version: Literal[1] = 1
+    schema_version: SchemaVersion = 1
     event_id: EventId
     platform: Platform
     account_id: AccountId
@@ -116,7 +126,7 @@ class ThresholdCrossed(_Record):
     """Output on `threshold-crossings`."""
 
     type: Literal["ThresholdCrossed"] = "ThresholdCrossed"
-    schema_version: Literal[1] = 1
+    schema_version: SchemaVersion = 1
     event_id: Uuid
     platform: Platform
     account_id: AccountId
@@ -132,7 +142,7 @@ class VerificationRequested(_Record):
     """Output on `verification-requests`: verify by `due_at`."""
 
     type: Literal["VerificationRequested"] = "VerificationRequested"
-    schema_version: Literal[1] = 1
+    schema_version: SchemaVersion = 1
     event_id: Uuid
     platform: Platform
     account_id: AccountId
@@ -146,7 +156,7 @@ class VerificationCancelled(_Record):
     """Output on `verification-requests`: an open request no longer applies."""
 
     type: Literal["VerificationCancelled"] = "VerificationCancelled"
-    schema_version: Literal[1] = 1
+    schema_version: SchemaVersion = 1
     event_id: Uuid
     platform: Platform
     account_id: AccountId
@@ -159,7 +169,7 @@ class TrafficRestricted(_Record):
     """Output on `account-restrictions`: the deadline passed unverified."""
 
     type: Literal["TrafficRestricted"] = "TrafficRestricted"
-    schema_version: Literal[1] = 1
+    schema_version: SchemaVersion = 1
     event_id: Uuid
     platform: Platform
     account_id: AccountId
@@ -173,7 +183,7 @@ class RestrictionLifted(_Record):
     """Output on `account-restrictions`: a restriction ends."""
 
     type: Literal["RestrictionLifted"] = "RestrictionLifted"
-    schema_version: Literal[1] = 1
+    schema_version: SchemaVersion = 1
     event_id: Uuid
     platform: Platform
     account_id: AccountId
@@ -185,7 +195,7 @@ class DeadLetter(_Record):
     """Output on `<input>-dlq`: the whole original record and why it was refused."""
 
     type: Literal["DeadLetter"] = "DeadLetter"
-    schema_version: Literal[1] = 1
+    schema_version: SchemaVersion = 1
     topic: StrictStr
     partition: StrictInt | None
     offset: StrictInt | None

@@ -242,6 +242,7 @@ class Topics:
             "verification_results",
             "verification_requests",
             "account_restrictions",
+            "policy_ticks",
         ):
             value = env.get(f"TOPIC_{name.upper()}")
             if value is not None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import random
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -12,7 +13,13 @@ import orjson
 
 from streams.timestamps import format_utc
 
-__all__ = ["follower_change", "generate_events", "verification_result", "write_log"]
+__all__ = [
+    "follower_change",
+    "generate_events",
+    "hostile_records",
+    "verification_result",
+    "write_log",
+]
 
 _START_US = int(datetime(2023, 11, 1, tzinfo=UTC).timestamp()) * 1_000_000
 _PLATFORMS = ("weibo", "douyin", "baidu", "bilibili", "wechat")
@@ -115,3 +122,46 @@ def write_log(path: Path, events: Iterator[dict[str, Any]] | list[dict[str, Any]
             f.write(orjson.dumps(value) + b"\n")
             n += 1
     return n
+
+
+def hostile_records(n: int, *, seed: int = 13) -> Iterator[bytes]:
+    """Malformed and adversarial log lines, mixed with good ones (about a third)."""
+    rng = random.Random(seed)
+    good = generate_events(n, max(10, n // 20), seed=seed)
+    oddities = ["\u0000", "\u202e", "\ufeff", "𝕏", "\u3000", " ", "\n", "é", "\\", '"']
+    for i, value in enumerate(good):
+        kind = rng.randrange(12)
+        if kind < 4:
+            yield orjson.dumps(value)
+            continue
+        bad = dict(value)
+        if kind == 4:
+            yield rng.randbytes(rng.randrange(1, 200))
+            continue
+        if kind == 5:
+            depth = rng.choice((10, 1100, 5000))
+            yield b'{"followers": ' + b"[" * depth + b"]" * depth + b"}"
+            continue
+        if kind == 6:
+            bad["followers"] = rng.choice([10**30, -1, 1.5, 1e6, "600000", True, None, [1]])
+        elif kind == 7:
+            bad["account_id"] = "".join(rng.choice(oddities) for _ in range(rng.randrange(0, 4)))
+        elif kind == 8:
+            bad["platform"] = rng.choice(["WEIBO", "", "x" * 40, "weibo\n", 7, "douyin "])
+        elif kind == 9:
+            bad["occurred_at"] = rng.choice(
+                [
+                    "2023-11-01",
+                    "yesterday",
+                    1698796800,
+                    "2023-11-01T00:00:00",
+                    "2023-13-01T00:00:00Z",
+                ]
+            )
+        elif kind == 10:
+            bad.pop(rng.choice(["event_id", "platform", "account_id", "followers", "occurred_at"]))
+        else:
+            bad["schema_version"] = rng.choice([2, 0, "1", True])
+        yield json.dumps(bad).encode()  # the standard library writes any integer
+        if i % 97 == 0:
+            yield b'{"event_id": "s", "platform": "weibo", "account_id": "x\\ud800"}'

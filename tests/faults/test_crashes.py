@@ -1,0 +1,92 @@
+"""kill -9 at random points, rebalances under load, SIGTERM: nothing lost, nothing invented."""
+
+from __future__ import annotations
+
+import random
+import time
+from pathlib import Path
+
+import orjson
+
+from streams.core.rules import Rules
+from streams.testing.harness import Harness
+from streams.testing.logs import generate_events
+from streams.verify import Report, compare, expected_from_log
+
+
+def write_log(tmp_path: Path, n: int, accounts: int, seed: int) -> tuple[Path, list[bytes]]:
+    lines = [orjson.dumps(v) for v in generate_events(n, accounts, seed=seed)]
+    log = tmp_path / "log.jsonl"
+    log.write_bytes(b"".join(line + b"\n" for line in lines))
+    return log, lines
+
+
+def crossings_report(harness: Harness, log: Path) -> Report:
+    t = harness.topics
+    expected = expected_from_log(log, Rules(), harness.settings)
+    actual = harness.read(t.threshold_crossings)
+    return compare(expected[t.threshold_crossings], [r.value for r in actual])
+
+
+def explain(report: Report) -> str:
+    return (
+        f"missing={report.missing[:3]} extra={report.extra[:3]} "
+        f"conflicting={report.conflicting[:3]} duplicates={report.duplicates}"
+    )
+
+
+def test_kill_9_at_random_points_loses_and_invents_no_crossing(
+    thresholds_harness: Harness, tmp_path: Path, fault_iterations: int
+) -> None:
+    log, lines = write_log(tmp_path, 30_000, 2_000, seed=21)
+    rng = random.Random(21)
+    thresholds_harness.produce(lines)
+
+    for _ in range(fault_iterations):
+        worker = thresholds_harness.start_worker()
+        time.sleep(rng.uniform(0.2, 2.5))
+        worker.kill()
+    thresholds_harness.start_worker()
+    thresholds_harness.wait_processed(timeout=180)
+
+    report = crossings_report(thresholds_harness, log)
+    assert report.ok, explain(report)
+
+
+def test_a_rebalance_under_load_loses_and_invents_no_crossing(
+    kafka_bootstrap_servers: str, tmp_path: Path
+) -> None:
+    harness = Harness(kafka_bootstrap_servers, partitions=4)
+    harness.create_topics()
+    log, lines = write_log(tmp_path, 30_000, 2_000, seed=22)
+    try:
+        first = harness.start_worker()
+        harness.produce(lines[:15_000])
+        harness.start_worker(wait=False)  # joins while the first is busy
+        harness.produce(lines[15_000:])
+        time.sleep(3)
+        first.kill()  # and dies, mid-log
+        # Tansu reassigns a dead member's partitions at the next join, not when
+        # its session expires (Kafka does both): a third worker joins.
+        harness.start_worker()
+        harness.wait_processed(timeout=180)
+
+        report = crossings_report(harness, log)
+        assert report.ok, explain(report)
+    finally:
+        harness.stop()
+
+
+def test_sigterm_commits_what_was_processed_and_exits_within_10_seconds(
+    thresholds_harness: Harness, tmp_path: Path
+) -> None:
+    _, lines = write_log(tmp_path, 5_000, 500, seed=23)
+    worker = thresholds_harness.start_worker()
+    thresholds_harness.produce(lines)
+    thresholds_harness.wait_processed()
+
+    seconds = worker.terminate(timeout=30)
+
+    assert seconds <= 10
+    assert worker.process.returncode is not None
+    thresholds_harness.wait_processed(timeout=1)  # everything stayed committed

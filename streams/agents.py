@@ -130,6 +130,7 @@ def register(app: faust.App, settings: Settings, rules: Rules) -> None:
         return None if value is None else int(value)
 
     policy = PolicyProcessor(rules, topics, policy_state.get, scan, last_tick)
+    _heal_commit_gaps(app)
     batch = settings.batch_size
 
     @app.agent(changes, name="crossings")
@@ -166,3 +167,40 @@ def register(app: faust.App, settings: Settings, rules: Rules) -> None:
             c.dead_letters_total + p.dead_letters_total,
             p.policy_records_total,
         )
+
+
+def _heal_commit_gaps(app: faust.App, stuck_after: float = 5.0) -> None:
+    """Re-read a partition whose commit is stuck behind offsets that were never acked.
+
+    Faust can lose in-memory input records in a race at the end of recovery
+    (faust-streaming issue #596, open): later offsets are processed and acked,
+    the lost ones never are, and the committed offset can never move again.
+    Seeking back to the committed offset (Consumer.seek, public) re-reads the
+    lost records; those already applied are skipped by the redelivery checks.
+    This reads Faust's ack bookkeeping (`_acked`, `_committed_offset`) but
+    changes nothing inside Faust.
+    """
+    stuck: dict[Any, float] = {}
+
+    @app.timer(interval=1.0)
+    async def heal() -> None:
+        consumer = app.consumer
+        now = time.monotonic()
+        assigned = consumer.assignment()
+        for tp, acked in list(consumer._acked.items()):
+            committed = consumer._committed_offset.get(tp)
+            if tp in assigned and acked and committed is not None and min(acked) - committed > 1:
+                since = stuck.setdefault(tp, now)
+                if now - since >= stuck_after:
+                    log.warning(
+                        "commit of %s stuck at %d behind never-acked offsets "
+                        "(first acked %d): re-reading from %d",
+                        tp,
+                        committed,
+                        min(acked),
+                        committed,
+                    )
+                    stuck.pop(tp, None)
+                    await consumer.seek(tp, committed)
+            else:
+                stuck.pop(tp, None)

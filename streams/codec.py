@@ -471,22 +471,21 @@ def decode_account_state(data: bytes) -> AccountState:
     return AccountState(followers, sequence, occurred_at, offset, tuple(above), counts)
 
 
-def encode_policy_state(s: PolicyState, partition: int) -> bytes:
-    """The table value of a policy state, with the input partition it lives on."""
+def encode_policy_state(s: PolicyState, partition: int, offsets: tuple[int, int]) -> bytes:
+    """The table value of a policy state, with its partition and the offsets of the
+    last crossing and result applied (for skipping redeliveries)."""
     request = None if s.request is None else list(s.request)
-    return dumps([s.above, s.verified, request, s.restricted, s.counts, partition])
+    return dumps([s.above, s.verified, request, s.restricted, s.counts, partition, offsets])
 
 
-def decode_policy_state(data: bytes) -> tuple[PolicyState, int]:
-    """The inverse of `encode_policy_state`: (state, partition)."""
-    above, verified, request, restricted, counts, partition = orjson.loads(data)
-    return (
-        PolicyState(
-            tuple(above),
-            verified,
-            None if request is None else OpenRequest(*request),
-            restricted,
-            (counts[0], counts[1], counts[2], counts[3]),
-        ),
-        partition,
+def decode_policy_state(data: bytes) -> tuple[PolicyState, int, tuple[int, int]]:
+    """The inverse of `encode_policy_state`: (state, partition, offsets)."""
+    above, verified, request, restricted, counts, partition, offsets = orjson.loads(data)
+    state = PolicyState(
+        tuple(above),
+        verified,
+        None if request is None else OpenRequest(*request),
+        restricted,
+        (counts[0], counts[1], counts[2], counts[3]),
     )
+    return state, partition, (offsets[0], offsets[1])

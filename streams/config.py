@@ -281,6 +281,7 @@ class Settings:
     processing_guarantee: str = "at_least_once"
     batch_size: int = 2000
     data_dir: str = ".thresholds-data"
+    recovery_timeout: float = 300.0
     security: Mapping[str, str] = field(default_factory=dict)
 
     @classmethod
@@ -319,5 +320,6 @@ class Settings:
             processing_guarantee=guarantee,
             batch_size=_int_env(env, "THRESHOLDS_BATCH_SIZE", 2000),
             data_dir=env.get("THRESHOLDS_DATA_DIR", ".thresholds-data"),
+            recovery_timeout=float(_int_env(env, "THRESHOLDS_RECOVERY_TIMEOUT", 300)),
             security=security,
         )

@@ -192,6 +192,7 @@ class PolicyProcessor:
         """Records to send, policy states to write, and tick times per partition."""
         self._out: list[Outgoing] = []
         self._states: dict[bytes, tuple[int, PolicyState]] = {}
+        self._offsets: dict[bytes, tuple[int, int]] = {}
         ticks: dict[int, int] = {}
         for record in records:
             if record.topic == self.topics.policy_ticks:
@@ -201,7 +202,7 @@ class PolicyProcessor:
             else:
                 self._crossing(record, now)
         writes = {
-            key: (partition, codec.encode_policy_state(state, partition))
+            key: (partition, codec.encode_policy_state(state, partition, self._offsets[key]))
             for key, (partition, state) in self._states.items()
         }
         return self._out, writes, ticks
@@ -211,7 +212,24 @@ class PolicyProcessor:
         if held is not None:
             return held[1]
         stored = self.load(key)
-        return None if stored is None else codec.decode_policy_state(stored)[0]
+        if stored is None:
+            self._offsets.setdefault(key, (-1, -1))
+            return None
+        state, _, offsets = codec.decode_policy_state(stored)
+        self._offsets.setdefault(key, offsets)
+        return state
+
+    def _redelivered(self, key: bytes, record: Consumed, which: int) -> bool:
+        """Whether `record` was applied already (a redelivery after a restart)."""
+        self._state(key)
+        offsets = self._offsets[key]
+        if record.offset <= offsets[which]:
+            self.counters.redelivered_total += 1
+            return True
+        self._offsets[key] = (
+            (record.offset, offsets[1]) if which == 0 else (offsets[0], record.offset)
+        )
+        return False
 
     def _emit(
         self, key: bytes, partition: int, state: PolicyState, outputs: list[PolicyOutput]
@@ -236,6 +254,8 @@ class PolicyProcessor:
             self.counters.dead_letters_total += 1
             return
         key = record.key or codec.record_key(crossing.platform, crossing.account_id).encode()
+        if self._redelivered(key, record, 0):
+            return
         state, outputs = on_crossing(
             self._state(key), crossing, self._phases(crossing.platform), now
         )
@@ -254,6 +274,8 @@ class PolicyProcessor:
             self.counters.dead_letters_total += 1
             return
         key: bytes = record.key  # type: ignore[assignment]  # decoded: key matched
+        if self._redelivered(key, record, 1):
+            return
         state, outputs = on_result(self._state(key), result)
         self._emit(key, record.partition, state, outputs)
 
@@ -263,7 +285,11 @@ class PolicyProcessor:
         if last is not None and now <= last:
             return
         ticks[partition] = now
-        stored = {key: codec.decode_policy_state(v)[0] for key, v in self.scan(partition)}
+        stored = {}
+        for key, value in self.scan(partition):
+            state, _, offsets = codec.decode_policy_state(value)
+            stored[key] = state
+            self._offsets.setdefault(key, offsets)
         stored.update({k: s for k, (p, s) in self._states.items() if p == partition})
         timers: list[tuple[int, int, bytes, tuple[Phase, ...]]] = []
         for key, state in stored.items():

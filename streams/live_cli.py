@@ -55,8 +55,16 @@ def _cmd_worker(args: argparse.Namespace) -> int:
     import faust
 
     from streams.app import create_app
+    from streams.watchdog import start_recovery_watchdog
 
     app = create_app(settings, rules, fast_start=args.fast_start)
+
+    def recovery() -> tuple[bool, int]:
+        r = app.tables.recovery
+        return bool(r.in_recovery), int(r.active_remaining_total())
+
+    start_recovery_watchdog(recovery, settings.recovery_timeout)
+    # INFO, not WARNING: at WARNING Faust draws a spinner that halves throughput
     worker = faust.Worker(app, loglevel="INFO", quiet=args.quiet)
     worker.execute_from_commandline()
     return 0

@@ -115,6 +115,7 @@ class Harness:
     bootstrap_servers: str
     partitions: int = 1
     config: str | None = None
+    store: str = "memory://"
     name: str = field(default_factory=lambda: uuid.uuid4().hex[:8])
     workdir: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="thresholds-")))
     workers: list[Worker] = field(default_factory=list)
@@ -127,6 +128,7 @@ class Harness:
             "KAFKA_BOOTSTRAP_SERVERS": self.bootstrap_servers,
             "THRESHOLDS_APP_ID": f"thresholds-{n}",
             "THRESHOLDS_DATA_DIR": str(self.workdir / "data"),
+            "THRESHOLDS_STORE": self.store,
             "TOPIC_PARTITIONS": str(self.partitions),
             "TOPIC_FOLLOWER_CHANGES": f"follower-changes-{n}",
             "TOPIC_THRESHOLD_CROSSINGS": f"threshold-crossings-{n}",

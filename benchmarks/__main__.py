@@ -1,0 +1,77 @@
+"""`python3 run.py bench` (= `python -m benchmarks`): every figure in one run.
+
+python -m benchmarks            the standard sizes (minutes), writes benchmarks/RESULTS.md
+python -m benchmarks --tiny     a few thousand events: proves the code runs (tests use it)
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from dataclasses import replace
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+
+from benchmarks.replay_bench import measure
+from benchmarks.suite import TINY, Results, Sizes, machine, run_suite
+from streams.testing.harness import find_broker
+
+HERE = Path(__file__).parent
+
+
+def _table(results: Results) -> Table:
+    table = Table(title="follower-thresholds benchmarks")
+    table.add_column("measure")
+    table.add_column("value", justify="right")
+    table.add_column("note")
+    for row in results.rows:
+        table.add_row(*row)
+    return table
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run, print and (unless --tiny) write RESULTS.md."""
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--tiny", action="store_true", help="a few thousand events")
+    parser.add_argument("--rocksdb-accounts", type=int, default=None)
+    parser.add_argument("--output", type=Path, default=None, help="where to write the results")
+    args = parser.parse_args(argv)
+    sizes = TINY if args.tiny else Sizes()
+    if args.rocksdb_accounts:
+        sizes = replace(sizes, rocksdb_accounts=args.rocksdb_accounts)
+    console = Console()
+
+    console.print("[bold]offline replay[/bold] vs bare json.loads on the same lines")
+    replay = measure(20_000 if args.tiny else 1_000_000, runs=1 if args.tiny else 3)
+    broker = find_broker()
+    try:
+        results = run_suite(broker.bootstrap_servers, sizes, say=console.print)
+    finally:
+        broker.stop()
+    results.add("json_loads", replay["json_loads_lines_per_s"], "lines/s", "bare json.loads loop")
+    results.add(
+        "replay",
+        replay["replay_lines_per_s"],
+        "lines/s",
+        f"thresholds replay, ratio {replay['ratio']:.2f} (target >= 1.0)",
+    )
+    console.print(_table(results))
+    output = args.output or (None if args.tiny else HERE / "RESULTS.md")
+    if output is not None:
+        text = Console(record=True, width=120, file=open("/dev/null", "w"))  # noqa: SIM115
+        text.print(_table(results))
+        output.write_text(
+            "# Benchmark results\n\n"
+            f"{machine()}\n\n"
+            "Measured by `python3 run.py bench` in one run on the embedded broker.\n\n"
+            "```\n" + text.export_text() + "```\n",
+            encoding="utf-8",
+        )
+        console.print(f"written to {output}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,347 @@
+"""The live benchmark suite on one broker, in one run, with ratios against its anchors.
+
+Every throughput figure is measured the same way: workers ready on an empty
+input, then the log produced as fast as kafka-python can, and the clock
+stopped when the group has committed the last input offset (the outputs of
+an offset are acknowledged before it is committed).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import platform
+import re
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from streams import kafka_io
+from streams.testing.harness import Harness, Worker
+from streams.testing.logs import follower_change, generate_events
+from streams.timestamps import format_utc
+
+__all__ = ["Results", "Sizes", "run_suite"]
+
+
+@dataclass(frozen=True)
+class Sizes:
+    """How big each measurement is."""
+
+    events: int = 200_000
+    accounts: int = 20_000
+    naive_events: int = 20_000
+    memory_accounts: int = 1_000_000
+    rocksdb_accounts: int = 1_000_000
+    latency_events: int = 20_000
+    long_run_events: int = 600_000
+
+
+TINY = Sizes(3_000, 300, 1_000, 3_000, 3_000, 500, 5_000)
+
+
+@dataclass
+class Results:
+    """Figures of one run."""
+
+    rows: list[tuple[str, str, str]] = field(default_factory=list)
+    figures: dict[str, float] = field(default_factory=dict)
+
+    def add(self, name: str, value: float, unit: str, note: str = "") -> None:
+        """Record a figure and its table row."""
+        self.figures[name] = value
+        shown = f"{value:,.0f}" if abs(value) >= 100 else f"{value:,.2f}"
+        self.rows.append((name, f"{shown} {unit}", note))
+
+
+def _lines(n: int, accounts: int, seed: int) -> list[bytes]:
+    return [orjson.dumps(v) for v in generate_events(n, accounts, seed=seed)]
+
+
+def _rss_mb(pid: int) -> float:
+    status = Path(f"/proc/{pid}/status").read_text()
+    kb = next(int(x.split()[1]) for x in status.splitlines() if x.startswith("VmRSS:"))
+    return kb / 1024
+
+
+def _drain(harness: Harness, lines: list[bytes], group: str) -> float:
+    """Produce `lines`, wait for `group` to commit them all; return events/s."""
+    t = harness.topics
+    start = time.perf_counter()
+    kafka_io.produce_log(harness.settings, t.follower_changes, t.verification_results, lines)
+    kafka_io.wait_committed(harness.settings, group, [t.follower_changes], timeout=3600)
+    return len(lines) / (time.perf_counter() - start)
+
+
+def _spawn_naive(harness: Harness) -> Worker:
+    log = harness.workdir / f"naive-{len(harness.workers)}.log"
+    with log.open("ab") as out:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "benchmarks.naive_app", "worker", "-l", "info"],
+            env={**os.environ, **harness.env},
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    worker = Worker(process, log)
+    harness.workers.append(worker)
+    from streams.live_cli import wait_ready
+
+    wait_ready(log, process, 120)
+    return worker
+
+
+def floor(harness: Harness, lines: list[bytes]) -> float:
+    """A bare aiokafka consumer reading every event and decoding its JSON."""
+    import json
+
+    from aiokafka import AIOKafkaConsumer, TopicPartition
+
+    t = harness.topics
+    kafka_io.produce_log(harness.settings, t.follower_changes, t.verification_results, lines)
+
+    async def consume() -> float:
+        consumer = AIOKafkaConsumer(
+            bootstrap_servers=harness.bootstrap_servers, enable_auto_commit=False
+        )
+        await consumer.start()
+        try:
+            tp = TopicPartition(t.follower_changes, 0)
+            consumer.assign([tp])
+            await consumer.seek_to_beginning(tp)
+            n, start = 0, time.perf_counter()
+            while n < len(lines):
+                batches = await consumer.getmany(timeout_ms=500, max_records=10_000)
+                for records in batches.values():
+                    for r in records:
+                        json.loads(r.value)
+                    n += len(records)
+            return n / (time.perf_counter() - start)
+        finally:
+            await consumer.stop()
+
+    return asyncio.run(consume())
+
+
+def _crossing_log(n: int) -> Iterator[dict[str, Any]]:
+    """Every event crosses: accounts swing between 450K and 550K."""
+    base = time.time_ns() // 1000
+    for i in range(n):
+        followers = 550_000 if (i // 100) % 2 == 0 else 450_000
+        yield follower_change(f"lat{i % 100}", followers, format_utc(base + i), event_id=f"l{i}")
+
+
+def latency(harness: Harness, rate: float, n: int) -> tuple[float, float]:
+    """p50 and p99 (ms) from produce to crossing at a steady `rate` events/s."""
+    from kafka import KafkaProducer
+
+    t = harness.topics
+    producer = KafkaProducer(**kafka_io.client_config(harness.settings), linger_ms=0)
+    sent: dict[str, float] = {}
+    start = time.perf_counter()
+    for i, value in enumerate(_crossing_log(n)):
+        due = start + i / rate
+        while (now := time.perf_counter()) < due:
+            time.sleep(min(due - now, 0.001))
+        key = f"{value['platform']}:{value['account_id']}".encode()
+        sent[str(value["event_id"])] = time.time()
+        producer.send(t.follower_changes, key=key, value=orjson.dumps(value))
+    producer.flush()
+    producer.close()
+    kafka_io.wait_committed(harness.settings, harness.settings.app_id, [t.follower_changes])
+    # the broker's log-append time is not kept by every broker: use the consumer's
+    # arrival, read live, as the crossing's time
+    arrivals = _arrival_times(harness, t.threshold_crossings, len(sent))
+    delays = sorted((arrivals[k] - sent[k]) * 1000 for k in arrivals if k in sent)
+    return statistics.median(delays), delays[int(len(delays) * 0.99) - 1]
+
+
+_ARRIVALS: dict[str, dict[str, float]] = {}
+
+
+def _start_arrival_watch(harness: Harness, topic: str) -> threading.Event:
+    stop = threading.Event()
+    seen = _ARRIVALS.setdefault(topic, {})
+
+    def watch() -> None:
+        consumer = kafka_io.open_consumer(harness.settings, [topic])
+        try:
+            while not stop.is_set():
+                for batch in consumer.poll(timeout_ms=20).values():
+                    now = time.time()
+                    for m in batch:
+                        source = orjson.loads(m.value)["source_event_id"]
+                        seen.setdefault(source, now)
+        finally:
+            consumer.close()
+
+    threading.Thread(target=watch, daemon=True).start()
+    return stop
+
+
+def _arrival_times(harness: Harness, topic: str, want: int) -> dict[str, float]:
+    deadline = time.monotonic() + 60
+    while len(_ARRIVALS.get(topic, {})) < want and time.monotonic() < deadline:
+        time.sleep(0.1)
+    return dict(_ARRIVALS.get(topic, {}))
+
+
+def _recovery_rate(worker: Worker) -> tuple[int, float]:
+    """(records, records/s) of the changelog restore, from the worker's log."""
+    text = worker.log.read_text(errors="replace")
+    stamp = r"\[(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3})\]"
+    begin = re.search(stamp + r".*Restoring state from changelog topics", text)
+    end = re.search(stamp + r".*Done reading from changelog topics", text)
+    if not begin or not end:
+        return 0, 0.0
+    fmt = "%Y-%m-%d %H:%M:%S,%f"
+    seconds = (
+        datetime.strptime(end.group(1), fmt) - datetime.strptime(begin.group(1), fmt)
+    ).total_seconds()
+    table = re.search(r"Highwater for active changelog partitions:(.*?)\n\s*\n", text, re.S)
+    records = 0
+    if table:
+        for row in re.findall(r"\|\s*\S+changelog\s*\|\s*\d+\s*\|\s*(-?\d+)\s*\|", table.group(1)):
+            records += max(0, int(row) + 1)
+    return records, records / max(seconds, 1e-3)
+
+
+def run_suite(bootstrap: str, sizes: Sizes, say: Callable[[str], None] = print) -> Results:
+    """Run every measurement; return the figures."""
+    results = Results()
+    lines = _lines(sizes.events, sizes.accounts, seed=1)
+
+    say("floor: bare aiokafka consumer + json.loads")
+    h = Harness(bootstrap)
+    h.create_topics()
+    results.add("floor", floor(h, lines), "events/s", "bare aiokafka consumer + json.loads")
+
+    say("naive Faust agent")
+    h = Harness(bootstrap)
+    h.create_topics()
+    _spawn_naive(h)
+    naive = _drain(h, lines[: sizes.naive_events], f"{h.settings.app_id}-naive")
+    h.stop()
+    results.add("naive", naive, "events/s", "Table get/set per event, awaited send per crossing")
+
+    say("ours, one worker, memory store")
+    h = Harness(bootstrap)
+    h.create_topics()
+    worker = h.start_worker()
+    rss: list[float] = []
+    sampling = threading.Event()
+
+    def sample() -> None:
+        while not sampling.is_set():
+            rss.append(_rss_mb(worker.process.pid))
+            time.sleep(0.5)
+
+    threading.Thread(target=sample, daemon=True).start()
+    ours = _drain(h, lines, h.settings.app_id)
+    results.add("ours", ours, "events/s", f"ratio to naive {ours / naive:.1f}x (target >= 3x)")
+
+    say("latency at half of the measured maximum")
+    stop = _start_arrival_watch(h, h.topics.threshold_crossings)
+    p50, p99 = latency(h, ours / 2, sizes.latency_events)
+    stop.set()
+    results.add("latency_p50", p50, "ms", f"produce -> crossing at {ours / 2:,.0f} events/s")
+    results.add("latency_p99", p99, "ms", "target <= 50 ms")
+
+    say("RSS over a long run")
+    long_lines = _lines(sizes.long_run_events, sizes.accounts, seed=2)
+    _drain(h, long_lines, h.settings.app_id)
+    sampling.set()
+    half = rss[len(rss) // 2 :] or rss
+    results.add("rss_start", rss[0], "MB")
+    results.add("rss_end", rss[-1], "MB", f"max {max(rss):.0f} MB; flat = end within 10% of mid")
+    results.add("rss_growth_second_half", (half[-1] - half[0]) / max(half[0], 1) * 100, "%")
+
+    say("recovery speed (memory store: the whole changelog is read)")
+    worker.kill()
+    restarted = h.start_worker(timeout=300)
+    records, rate = _recovery_rate(restarted)
+    results.add(
+        "recovery", rate, "records/s", f"{records:,} changelog records (target >= 100,000/s)"
+    )
+    h.stop()
+
+    say("memory per tracked account")
+    h = Harness(bootstrap)
+    h.create_topics()
+    worker = h.start_worker()
+    before = _rss_mb(worker.process.pid)
+    one_each = [
+        orjson.dumps(follower_change(f"m{i}", 1000 + i % 1000, "2023-11-01T00:00:00Z"))
+        for i in range(sizes.memory_accounts)
+    ]
+    _drain(h, one_each, h.settings.app_id)
+    per_account = (_rss_mb(worker.process.pid) - before) * 1024 * 1024 / sizes.memory_accounts
+    results.add(
+        "bytes_per_account",
+        per_account,
+        "bytes",
+        f"RSS growth / {sizes.memory_accounts:,} accounts (target <= 200)",
+    )
+    h.stop()
+
+    say("RocksDB store")
+    h = Harness(bootstrap, store="rocksdb://")
+    h.create_topics()
+    try:
+        worker = h.start_worker()
+        many = [
+            orjson.dumps(follower_change(f"r{i}", 1000 + i % 1000, "2023-11-01T00:00:00Z"))
+            for i in range(sizes.rocksdb_accounts)
+        ]
+        rocks = _drain(h, many, h.settings.app_id)
+        results.add(
+            "rocksdb", rocks, "events/s", f"{sizes.rocksdb_accounts:,} accounts, RocksDB store"
+        )
+    finally:
+        h.stop()
+
+    say("scale-out: two workers against one, 4 partitions")
+    rates = []
+    for n_workers in (1, 2):
+        h = Harness(bootstrap, partitions=4)
+        h.create_topics()
+        for _ in range(n_workers):
+            h.start_worker(wait=False)
+        for w in h.workers:
+            from streams.live_cli import wait_ready
+
+            wait_ready(w.log, w.process, 120)
+        time.sleep(2)  # let the group settle after the second join
+        rates.append(_drain(h, lines, h.settings.app_id))
+        h.stop()
+    results.add("one_worker_4p", rates[0], "events/s")
+    results.add(
+        "two_workers_4p",
+        rates[1],
+        "events/s",
+        f"scaling {rates[1] / rates[0]:.2f}x (target >= 1.6x)",
+    )
+    return results
+
+
+def machine() -> str:
+    """One line about where the figures were measured."""
+    import importlib.metadata as md
+
+    versions = ", ".join(
+        f"{p} {md.version(p)}" for p in ("faust-streaming", "aiokafka", "kafka-python", "msgspec")
+    )
+    return (
+        f"{platform.node()} · {platform.machine()} · {os.cpu_count()} cores · "
+        f"Python {platform.python_version()} · {versions} · "
+        f"{datetime.now(UTC).strftime('%Y-%m-%d %H:%M UTC')}"
+    )

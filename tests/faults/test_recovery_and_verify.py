@@ -1,0 +1,74 @@
+"""Recovery from a large changelog under load, and the `thresholds verify` command."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import orjson
+
+from streams import kafka_io
+from streams.testing.harness import Harness
+from tests.faults.test_crashes import crossings_report, explain, write_log
+
+
+def test_a_restart_with_a_large_changelog_while_input_keeps_arriving_loses_nothing(
+    thresholds_harness: Harness, tmp_path: Path
+) -> None:
+    log, lines = write_log(tmp_path, 60_000, 20_000, seed=41)
+    first = thresholds_harness.start_worker()
+    thresholds_harness.produce(lines[:40_000])
+    thresholds_harness.wait_processed(timeout=180)
+    first.kill()
+
+    feeder = threading.Thread(target=thresholds_harness.produce, args=(lines[40_000:],))
+    feeder.start()
+    thresholds_harness.start_worker(timeout=120)
+    feeder.join()
+    thresholds_harness.wait_processed(timeout=180)
+
+    report = crossings_report(thresholds_harness, log)
+    assert report.ok, explain(report)
+
+
+def verify(harness: Harness, log: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "streams.cli", "verify", "--log", str(log)],
+        env={**os.environ, **harness.env, "COLUMNS": "200"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def test_verify_says_ok_for_a_complete_topic_and_names_an_invented_crossing(
+    thresholds_harness: Harness, tmp_path: Path
+) -> None:
+    log, lines = write_log(tmp_path, 3_000, 300, seed=42)
+    thresholds_harness.start_worker()
+    thresholds_harness.produce(lines)
+    thresholds_harness.wait_processed()
+
+    ok = verify(thresholds_harness, log)
+    forged = {
+        **thresholds_harness.read(thresholds_harness.topics.threshold_crossings)[0].value,
+        "event_id": "00000000-0000-5000-8000-000000000000",
+    }
+    producer_settings = thresholds_harness.settings
+    kafka_io.produce_log(
+        producer_settings,
+        thresholds_harness.topics.threshold_crossings,
+        "unused",
+        [orjson.dumps(forged)],
+    )
+    bad = verify(thresholds_harness, log)
+
+    assert ok.returncode == 0, ok.stdout + ok.stderr
+    assert "OK" in ok.stdout
+    assert bad.returncode == 1
+    assert "extra (1)" in bad.stdout
+    assert "00000000-0000-5000-8000-000000000000" in bad.stdout

@@ -1,0 +1,123 @@
+"""The live batch processors, without a broker: what a batch sends and what it saves."""
+
+from __future__ import annotations
+
+import orjson
+from hypothesis import given
+
+from streams import codec
+from streams.config import Topics
+from streams.core.crossings import AccountState, step
+from streams.core.policy import PolicyState
+from streams.core.rules import PlatformRules, Rules
+from streams.live import Consumed, CrossingProcessor, PolicyProcessor
+from streams.testing.logs import follower_change, verification_result
+from tests.strategies import account_logs
+
+TOPICS = Topics()
+
+
+def change(offset: int, followers: int, account: str = "a1", day: int = 1) -> Consumed:
+    value = follower_change(account, followers, f"2023-11-{day:02d}T00:00:00Z")
+    return Consumed(
+        TOPICS.follower_changes, 0, offset, f"weibo:{account}".encode(), orjson.dumps(value)
+    )
+
+
+def test_a_batch_sends_crossings_and_saves_one_state_per_account() -> None:
+    processor = CrossingProcessor(Rules(), TOPICS, lambda _: None)
+
+    out, writes = processor.process(
+        [change(0, 600_000), change(1, 100, day=2), change(2, 10, "b2")]
+    )
+
+    assert [orjson.loads(v)["direction"] for _, _, v in out] == ["up", "down"]
+    assert set(writes) == {b"weibo:a1", b"weibo:b2"}
+    assert codec.decode_account_state(writes[b"weibo:a1"][1]).offset == 1
+
+
+def test_a_redelivered_record_is_skipped_against_the_saved_state() -> None:
+    first = CrossingProcessor(Rules(), TOPICS, lambda _: None)
+    _, writes = first.process([change(0, 600_000), change(1, 100, day=2)])
+    saved = {k: v for k, (_, v) in writes.items()}
+    restarted = CrossingProcessor(Rules(), TOPICS, saved.get)
+
+    out, _ = restarted.process([change(1, 100, day=2), change(2, 700_000, day=3)])
+
+    assert restarted.counters.redelivered_total == 1
+    assert [orjson.loads(v)["threshold"] for _, _, v in out] == [500_000]
+
+
+def test_a_batch_dead_letters_a_key_mismatch_with_its_partition_and_offset() -> None:
+    processor = CrossingProcessor(Rules(), TOPICS, lambda _: None)
+    record = Consumed(TOPICS.follower_changes, 3, 41, b"weibo:other", change(0, 1).value)
+
+    out, writes = processor.process([record])
+
+    letter = orjson.loads(out[0][2])
+    assert (out[0][0], letter["reason"], letter["partition"], letter["offset"]) == (
+        "follower-changes-dlq",
+        "key_mismatch",
+        3,
+        41,
+    )
+    assert writes == {}
+
+
+def policy(saved: dict[bytes, bytes]) -> PolicyProcessor:
+    return PolicyProcessor(
+        Rules(), TOPICS, saved.get, lambda p: iter(saved.items()), lambda p: None
+    )
+
+
+def crossing_record(offset: int) -> Consumed:
+    _, crossings, _ = step(None, codec_event(), PlatformRules())
+    value = codec.dumps(codec.encode_crossing(crossings[0]))
+    return Consumed(TOPICS.threshold_crossings, 0, offset, b"weibo:a1", value)
+
+
+def codec_event() -> object:
+    raw = orjson.dumps(follower_change("a1", 600_000, "2023-11-01T00:00:00Z"))
+    return codec.decode_follower_change(codec.parse_json(raw), raw)
+
+
+def test_a_redelivered_crossing_does_not_run_the_policy_twice() -> None:
+    first = policy({})
+    out, writes, _ = first.process([crossing_record(5)], now=1_700_000_000_000_000)
+    saved = {k: v for k, (_, v) in writes.items()}
+
+    again, _, _ = policy(saved).process([crossing_record(5)], now=1_700_000_000_000_000)
+
+    assert [orjson.loads(v)["type"] for _, _, v in out] == ["VerificationRequested"]
+    assert again == []
+
+
+def test_a_result_with_personal_data_is_dead_lettered_without_it() -> None:
+    value = {**verification_result("a1"), "id_number": "110101199003074258"}
+    record = Consumed(TOPICS.verification_results, 0, 0, b"weibo:a1", orjson.dumps(value))
+
+    out, writes, _ = policy({}).process([record], now=0)
+
+    assert out[0][0] == "verification-results-dlq"
+    assert b"110101199003074258" not in out[0][2]
+    assert writes == {}
+
+
+@given(account_logs())
+def test_account_state_survives_a_serialisation_round_trip(events: list[object]) -> None:
+    state: AccountState | None = None
+    for e in events:
+        state, _, _ = step(state, e, PlatformRules(), 7)  # type: ignore[arg-type]
+
+    assert state is not None
+    assert codec.decode_account_state(codec.encode_account_state(state)) == state
+
+
+def test_policy_state_survives_a_serialisation_round_trip() -> None:
+    state = PolicyState(above=(500_000,), verified=True, restricted=True, counts=(1, 2, 3, 4))
+
+    assert codec.decode_policy_state(codec.encode_policy_state(state, 3, (9, 10))) == (
+        state,
+        3,
+        (9, 10),
+    )

@@ -184,7 +184,7 @@ def _heal_commit_gaps(app: faust.App, stuck_after: float = 5.0) -> None:
 
     @app.timer(interval=1.0)
     async def heal() -> None:
-        consumer = app.consumer
+        consumer: Any = app.consumer  # Faust's ack bookkeeping is untyped internals
         now = time.monotonic()
         assigned = consumer.assignment()
         for tp, acked in list(consumer._acked.items()):

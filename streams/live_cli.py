@@ -60,7 +60,7 @@ def _cmd_worker(args: argparse.Namespace) -> int:
     app = create_app(settings, rules, fast_start=args.fast_start)
 
     def recovery() -> tuple[bool, int]:
-        r = app.tables.recovery
+        r: Any = app.tables.recovery  # type: ignore[attr-defined]  # Faust's TableManager
         return bool(r.in_recovery), int(r.active_remaining_total())
 
     start_recovery_watchdog(recovery, settings.recovery_timeout)

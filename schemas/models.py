@@ -94,6 +94,15 @@ class _Record(BaseModel):
     model_config = ConfigDict(strict=True, frozen=True, extra="forbid")
 
 
+class _AccountOutput(_Record):
+    """Fields every emitted record about an account carries, after its `type`."""
+
+    schema_version: SchemaVersion = 1
+    event_id: Uuid
+    platform: Platform
+    account_id: AccountId
+
+
 class FollowerCountChanged(_Record):
     """Input on `follower-changes`: an account's follower count after a change."""
 
@@ -122,14 +131,10 @@ class VerificationResult(_Record):
     decided_at: Timestamp
 
 
-class ThresholdCrossed(_Record):
+class ThresholdCrossed(_AccountOutput):
     """Output on `threshold-crossings`."""
 
     type: Literal["ThresholdCrossed"] = "ThresholdCrossed"
-    schema_version: SchemaVersion = 1
-    event_id: Uuid
-    platform: Platform
-    account_id: AccountId
     threshold: Threshold
     direction: Literal["up", "down"]
     followers: Followers
@@ -138,55 +143,39 @@ class ThresholdCrossed(_Record):
     source_event_id: EventId
 
 
-class VerificationRequested(_Record):
+class VerificationRequested(_AccountOutput):
     """Output on `verification-requests`: verify by `due_at`."""
 
     type: Literal["VerificationRequested"] = "VerificationRequested"
-    schema_version: SchemaVersion = 1
-    event_id: Uuid
-    platform: Platform
-    account_id: AccountId
     threshold: Threshold
     requested_at: Timestamp
     due_at: Timestamp
     cause_event_id: Uuid | None
 
 
-class VerificationCancelled(_Record):
+class VerificationCancelled(_AccountOutput):
     """Output on `verification-requests`: an open request no longer applies."""
 
     type: Literal["VerificationCancelled"] = "VerificationCancelled"
-    schema_version: SchemaVersion = 1
-    event_id: Uuid
-    platform: Platform
-    account_id: AccountId
     request_id: Uuid
     cancelled_at: Timestamp
     reason: Literal["below_threshold"]
 
 
-class TrafficRestricted(_Record):
+class TrafficRestricted(_AccountOutput):
     """Output on `account-restrictions`: the deadline passed unverified."""
 
     type: Literal["TrafficRestricted"] = "TrafficRestricted"
-    schema_version: SchemaVersion = 1
-    event_id: Uuid
-    platform: Platform
-    account_id: AccountId
     request_id: Uuid
     restrictions: list[Literal["traffic", "income"]]
     restricted_at: Timestamp
     reason: Literal["verification_overdue"]
 
 
-class RestrictionLifted(_Record):
+class RestrictionLifted(_AccountOutput):
     """Output on `account-restrictions`: a restriction ends."""
 
     type: Literal["RestrictionLifted"] = "RestrictionLifted"
-    schema_version: SchemaVersion = 1
-    event_id: Uuid
-    platform: Platform
-    account_id: AccountId
     lifted_at: Timestamp
     reason: Literal["verified", "below_threshold"]
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import time
 import weakref
 from collections.abc import Iterator, Sequence
@@ -94,6 +95,60 @@ async def _write(
             table[MARKER] = str(event.message.offset).encode()
 
 
+RESTART_EXIT_CODE = 75
+"""The worker exits with this code to be restarted in a fresh process (EX_TEMPFAIL)."""
+
+
+class _InputGuard:
+    """Refuses to process an input partition out of order.
+
+    Faust can drop in-memory input records in a race at the end of table
+    recovery (faust-streaming issue #596, open) and then deliver later ones.
+    Processing those would apply an account's events out of order, and
+    re-reading the dropped ones afterwards cannot undo it. Input topics are
+    never compacted, so their offsets have no gaps: a delivered offset past
+    the next expected one means records were lost in the worker. The worker
+    then exits before touching that batch; `thresholds worker` restarts it in
+    a fresh process, which reads again from the committed offset.
+    """
+
+    def __init__(self, app: faust.App, processing_guarantee: str) -> None:
+        self.app = app
+        self.expected: dict[Any, int] = {}
+        # exactly-once runs leave transaction markers between offsets
+        self.enabled = processing_guarantee != "exactly_once"
+
+        @app.on_partitions_assigned.connect  # type: ignore[arg-type]
+        async def reset(sender: Any, assigned: Any, **_: Any) -> None:
+            # after any rebalance, Faust resumes each partition at its committed offset
+            self.expected.clear()
+
+    def check(self, events: Sequence[Any]) -> None:
+        """Exit (to be restarted) if `events` skip offsets of their partitions."""
+        if not self.enabled:
+            return
+        expected = self.expected
+        committed: Any = self.app.consumer  # Faust's ack bookkeeping, read only
+        for event in events:
+            message = event.message
+            tp, offset = message.tp, message.offset
+            want = expected.get(tp)
+            if want is None:
+                want = committed._committed_offset.get(tp)
+            if want is not None and offset > want:
+                log.error(
+                    "input records %s offsets %d..%d were lost inside the worker "
+                    "(faust-streaming #596); exiting to re-read them in order",
+                    tp,
+                    want,
+                    offset - 1,
+                )
+                logging.shutdown()
+                os._exit(RESTART_EXIT_CODE)
+            if want is None or offset >= want:
+                expected[tp] = offset + 1
+
+
 def register(app: faust.App, settings: Settings, rules: Rules) -> None:
     """Declare the topics, tables, agents and timers of the worker on `app`."""
     topics = settings.topics
@@ -130,12 +185,13 @@ def register(app: faust.App, settings: Settings, rules: Rules) -> None:
         return None if value is None else int(value)
 
     policy = PolicyProcessor(rules, topics, policy_state.get, scan, last_tick)
-    _heal_commit_gaps(app)
+    guard = _InputGuard(app, settings.processing_guarantee)
     batch = settings.batch_size
 
     @app.agent(changes, name="crossings")
     async def crossings(stream: Any) -> None:
         async for events in stream.take_events(batch, within=0.005):
+            guard.check(events)
             out, writes = crossing.process(_consumed(events))
             await _send_all(app, out)
             await _write(app, account_state, writes, events)
@@ -143,6 +199,7 @@ def register(app: faust.App, settings: Settings, rules: Rules) -> None:
     @app.agent(policy_inputs, name="policy")
     async def verification_policy(stream: Any) -> None:
         async for events in stream.take_events(batch, within=0.005):
+            guard.check(events)
             out, writes, ticks = policy.process(_consumed(events), wall_clock_us())
             await _send_all(app, out)
             clock_writes = {str(p).encode(): (p, str(t).encode()) for p, t in ticks.items()}
@@ -167,40 +224,3 @@ def register(app: faust.App, settings: Settings, rules: Rules) -> None:
             c.dead_letters_total + p.dead_letters_total,
             p.policy_records_total,
         )
-
-
-def _heal_commit_gaps(app: faust.App, stuck_after: float = 5.0) -> None:
-    """Re-read a partition whose commit is stuck behind offsets that were never acked.
-
-    Faust can lose in-memory input records in a race at the end of recovery
-    (faust-streaming issue #596, open): later offsets are processed and acked,
-    the lost ones never are, and the committed offset can never move again.
-    Seeking back to the committed offset (Consumer.seek, public) re-reads the
-    lost records; those already applied are skipped by the redelivery checks.
-    This reads Faust's ack bookkeeping (`_acked`, `_committed_offset`) but
-    changes nothing inside Faust.
-    """
-    stuck: dict[Any, float] = {}
-
-    @app.timer(interval=1.0)
-    async def heal() -> None:
-        consumer: Any = app.consumer  # Faust's ack bookkeeping is untyped internals
-        now = time.monotonic()
-        assigned = consumer.assignment()
-        for tp, acked in list(consumer._acked.items()):
-            committed = consumer._committed_offset.get(tp)
-            if tp in assigned and acked and committed is not None and min(acked) - committed > 1:
-                since = stuck.setdefault(tp, now)
-                if now - since >= stuck_after:
-                    log.warning(
-                        "commit of %s stuck at %d behind never-acked offsets "
-                        "(first acked %d): re-reading from %d",
-                        tp,
-                        committed,
-                        min(acked),
-                        committed,
-                    )
-                    stuck.pop(tp, None)
-                    await consumer.seek(tp, committed)
-            else:
-                stuck.pop(tp, None)

@@ -43,7 +43,8 @@ def create_app(settings: Settings, rules: Rules, *, fast_start: bool = False) ->
     `fast_start` shortens the group-join timeouts for tests and the demo, where
     one worker joins an empty group on a local broker.
     """
-    brokers = [f"kafka://{s.strip()}" for s in settings.bootstrap_servers.split(",")]
+    # shortpoll:// is Faust's aiokafka transport with a short fetch wait (streams.transport)
+    brokers = [f"shortpoll://{s.strip()}" for s in settings.bootstrap_servers.split(",")]
     options: dict[str, Any] = {
         "broker": brokers,
         "broker_credentials": _credentials(settings),

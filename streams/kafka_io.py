@@ -210,7 +210,7 @@ class ConsumedRecord:
     value: dict[str, Any]
 
 
-def _consumer(settings: Settings) -> Any:
+def _consumer(settings: Settings, fetch_max_wait_ms: int = 100) -> Any:
     from kafka import KafkaConsumer
 
     _quiet_kafka_logs()
@@ -219,7 +219,7 @@ def _consumer(settings: Settings) -> Any:
         enable_auto_commit=False,
         group_id=None,
         auto_offset_reset="earliest",
-        fetch_max_wait_ms=100,
+        fetch_max_wait_ms=fetch_max_wait_ms,
     )
 
 
@@ -266,11 +266,13 @@ def _caught_up(consumer: Any, tps: list[Any]) -> bool:
     return True
 
 
-def open_consumer(settings: Settings, topics: Iterable[str]) -> Any:
+def open_consumer(
+    settings: Settings, topics: Iterable[str], *, fetch_max_wait_ms: int = 100
+) -> Any:
     """A consumer assigned every partition of `topics`, from the beginning, no group."""
     from kafka import TopicPartition
 
-    consumer = _consumer(settings)
+    consumer = _consumer(settings, fetch_max_wait_ms)
     tps = []
     for topic in topics:
         partitions = consumer.partitions_for_topic(topic) or set()

@@ -51,7 +51,9 @@ def check_topics(settings: Settings, create: bool) -> None:
 def _cmd_worker(args: argparse.Namespace) -> int:
     settings = _settings()
     rules = load_rules(args.config or settings.config_path)
-    check_topics(settings, args.create_topics)
+    if not args.child:
+        check_topics(settings, args.create_topics)
+        return _supervise(args)
     import faust
 
     from streams.app import create_app
@@ -68,6 +70,38 @@ def _cmd_worker(args: argparse.Namespace) -> int:
     worker = faust.Worker(app, loglevel="INFO", quiet=args.quiet)
     worker.execute_from_commandline()
     return 0
+
+
+def _supervise(args: argparse.Namespace) -> int:
+    """Run the Faust worker in a child process; start a fresh one when it asks to.
+
+    The child exits with RESTART_EXIT_CODE when Faust lost input records (see
+    streams.agents); any other exit ends the supervisor with the same status.
+    SIGTERM and SIGINT are passed on, so a stop is the child's graceful stop.
+    """
+    from streams.agents import RESTART_EXIT_CODE
+
+    cmd = [sys.executable, "-m", "streams.cli", "worker", "--child"]
+    cmd += ["--config", args.config] if args.config else []
+    cmd += ["--fast-start"] if args.fast_start else []
+    cmd += ["--quiet"] if args.quiet else []
+    child: subprocess.Popen[bytes] | None = None
+    stopping = False
+
+    def forward(signum: int, _frame: object) -> None:
+        nonlocal stopping
+        stopping = True
+        if child is not None and child.poll() is None:
+            child.send_signal(signum)
+
+    signal.signal(signal.SIGTERM, forward)
+    signal.signal(signal.SIGINT, forward)
+    while True:
+        child = subprocess.Popen(cmd)  # noqa: S603 - our own command
+        code = child.wait()
+        if code != RESTART_EXIT_CODE or stopping:
+            return code
+        print("thresholds: restarting the worker in a fresh process", file=sys.stderr, flush=True)
 
 
 def _cmd_topics(args: argparse.Namespace) -> int:
@@ -162,6 +196,7 @@ def register(commands: Any) -> None:
         "--fast-start", action="store_true", help="short group timeouts (tests, demo)"
     )
     worker.add_argument("--quiet", action="store_true", help="no banner")
+    worker.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     worker.set_defaults(run=_cmd_worker)
 
     topics = commands.add_parser("topics", help="create every missing topic, explicitly configured")

@@ -126,32 +126,45 @@ class Replayer:
         return self._event(event)
 
     def _event(self, event: FollowerCountChanged) -> list[Record]:
-        # The hot path: every valid event passes here, most cross nothing.
-        _, platform, account_id, _, at, _ = event
+        at = event.occurred_at
         records = _NOTHING
         if at > self.clock:
             self.clock = at
             if at >= self._next_due:
                 records = self._fire(at)
-        key = f"{platform}:{account_id}"
+        platform = event.platform
+        key = f"{platform}:{event.account_id}"
+        rules = self._rules_for(platform)
+        state, crossings, outcome = step(self.crossing_states.get(key), event, rules)
+        return self._after_step(key, rules, state, crossings, outcome, records)
+
+    def _rules_for(self, platform: str) -> PlatformRules:
         rules = self._platform_rules.get(platform)
         if rules is None:
             rules = self._platform_rules[platform] = self.rules.for_platform(platform)
-        states = self.crossing_states
-        state, crossings, outcome = step(states.get(key), event, rules)
+        return rules
+
+    def _after_step(
+        self,
+        key: str,
+        rules: PlatformRules,
+        state: AccountState | None,
+        crossings: list[ThresholdCrossed],
+        outcome: Outcome,
+        records: list[Record],
+    ) -> list[Record]:
         if outcome is not _APPLIED:
             self.counters.stale_events_total += 1
             return records
-        states[key] = state  # type: ignore[assignment]
+        self.crossing_states[key] = state  # type: ignore[assignment]
         if not crossings:
             return records
-        counters = self.counters
         if records is _NOTHING:
             records = []
         topic = self.topics.threshold_crossings
         for c in crossings:
             records.append((topic, key, codec.encode_crossing(c)))
-        counters.crossings += len(crossings)
+        self.counters.crossings += len(crossings)
         for c in crossings:
             self._crossing_policy(key, c, rules.phases, records)
         return records
@@ -273,12 +286,31 @@ def replay_lines(
 ) -> Counters:
     """Replay `lines`, writing one JSON line per emitted record through `write`."""
     dumps = codec.dumps
-    decode, apply, slow = _decode_fast, replayer._event, replayer._feed_slow
+    decode, slow, after = _decode_fast, replayer._feed_slow, replayer._after_step
+    states, rules_for = replayer.crossing_states, replayer._rules_for
+    rules_cache = replayer._platform_rules
     counters = replayer.counters
     n = 0
     for n, raw in enumerate(lines, 1):  # noqa: B007 - n is read after the loop
         event = decode(raw)
-        records = slow(raw) if event is None else apply(event)
+        if event is None:
+            records = slow(raw)
+        else:
+            # Replayer._event, inlined: this loop runs once per line, and most
+            # lines are valid events that fire no timer and cross nothing.
+            _, platform, account_id, _, at, _ = event
+            records = _NOTHING
+            if at > replayer.clock:
+                replayer.clock = at
+                if at >= replayer._next_due:
+                    records = replayer._fire(at)
+            key = f"{platform}:{account_id}"
+            rules = rules_cache.get(platform) or rules_for(platform)
+            state, crossings, outcome = step(states.get(key), event, rules)
+            if outcome is _APPLIED and not crossings:
+                states[key] = state  # type: ignore[assignment]
+            else:
+                records = after(key, rules, state, crossings, outcome, records)
         if records:
             write(
                 b"".join(dumps({"topic": t, "key": k, "value": v}) + b"\n" for t, k, v in records)

@@ -120,9 +120,12 @@ def step(
         above = tuple(t for t in above if t in rules.release)
     # Most events cross nothing: test the cheap bounds before any loop.
     if followers >= thresholds[0] and len(above) < len(thresholds):
-        crossings = []
-        for threshold in thresholds:
-            if followers >= threshold and threshold not in above:
+        for threshold in thresholds:  # ascending
+            if followers < threshold:
+                break
+            if threshold not in above:
+                if crossings is _NO_CROSSINGS:
+                    crossings = []
                 above, counts = _cross(event, previous, threshold, "up", above, counts, crossings)
     if above:
         release = rules.release

@@ -107,6 +107,17 @@ class Worker:
         """Whether the process still runs."""
         return self.process.poll() is None
 
+    @property
+    def worker_pid(self) -> int:
+        """The pid of the Faust worker itself (the supervisor's child)."""
+        pid = self.process.pid
+        children = Path(f"/proc/{pid}/task/{pid}/children")
+        if children.exists():
+            found = children.read_text().split()
+            if found:
+                return int(found[0])
+        return pid
+
 
 @dataclass
 class Harness:

@@ -11,7 +11,7 @@ from streams.verify import compare, expected_from_log
 
 
 def rss_mb(worker: Worker) -> float:
-    status = Path(f"/proc/{worker.process.pid}/status").read_text()
+    status = Path(f"/proc/{worker.worker_pid}/status").read_text()
     kb = next(int(line.split()[1]) for line in status.splitlines() if line.startswith("VmRSS:"))
     return kb / 1024
 

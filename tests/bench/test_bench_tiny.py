@@ -1,0 +1,38 @@
+"""A tiny run of the benchmark suite, so its code never rots (no figures are judged)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+pytestmark = [pytest.mark.bench, pytest.mark.integration]
+
+
+def test_the_benchmark_suite_runs_end_to_end_and_reports_every_figure(tmp_path: Path) -> None:
+    output = tmp_path / "RESULTS.md"
+
+    result = subprocess.run(
+        [sys.executable, "-m", "benchmarks", "--tiny", "--output", str(output)],
+        capture_output=True,
+        text=True,
+        timeout=900,
+        check=False,
+    )
+
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+    report = output.read_text()
+    for figure in (
+        "floor",
+        "naive",
+        "ours",
+        "latency_p99",
+        "recovery",
+        "bytes_per_account",
+        "rocksdb",
+        "two_workers_4p",
+        "replay",
+    ):
+        assert f"│ {figure} " in report, figure

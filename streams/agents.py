@@ -22,6 +22,7 @@ from faust import streams as faust_streams
 from streams.config import Settings
 from streams.core.rules import Rules
 from streams.live import TICK, Consumed, CrossingProcessor, Outgoing, PolicyProcessor
+from streams.watchdog import RESTART_EXIT_CODE
 
 __all__ = ["register"]
 
@@ -93,10 +94,6 @@ async def _write(
     for event in last_of_partition.values():
         with _as_current(event):
             table[MARKER] = str(event.message.offset).encode()
-
-
-RESTART_EXIT_CODE = 75
-"""The worker exits with this code to be restarted in a fresh process (EX_TEMPFAIL)."""
 
 
 class _InputGuard:

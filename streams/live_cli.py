@@ -79,7 +79,7 @@ def _supervise(args: argparse.Namespace) -> int:
     streams.agents); any other exit ends the supervisor with the same status.
     SIGTERM and SIGINT are passed on, so a stop is the child's graceful stop.
     """
-    from streams.agents import RESTART_EXIT_CODE
+    from streams.watchdog import RESTART_EXIT_CODE
 
     cmd = [sys.executable, "-m", "streams.cli", "worker", "--child"]
     cmd += ["--config", args.config] if args.config else []

@@ -9,7 +9,10 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-__all__ = ["RecoveryWatch", "start_recovery_watchdog"]
+__all__ = ["RESTART_EXIT_CODE", "RecoveryWatch", "start_recovery_watchdog"]
+
+RESTART_EXIT_CODE = 75
+"""A worker exits with this to be restarted in a fresh process (EX_TEMPFAIL)."""
 
 
 @dataclass

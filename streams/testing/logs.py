@@ -72,7 +72,7 @@ def verification_result(
 
 
 def generate_events(
-    n_events: int, n_accounts: int = 10_000, *, seed: int = 7
+    n_events: int, n_accounts: int = 10_000, *, seed: int = 7, start_us: int = _START_US
 ) -> Iterator[dict[str, Any]]:
     """Follower changes: log-normal counts, a fifth of the accounts walking near
     500K and 1M, about 1% out of order and 0.5% sent twice by the source."""
@@ -84,7 +84,7 @@ def generate_events(
             counts.append(rng.choice((500_000, 1_000_000)) + rng.randint(-30_000, 30_000))
         else:
             counts.append(min(int(rng.lognormvariate(9.5, 2.2)), 10**12))
-    clock = _START_US
+    clock = start_us
     previous: dict[str, Any] | None = None
     for n in range(n_events):
         if previous is not None and rng.random() < 0.005:

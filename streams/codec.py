@@ -450,9 +450,15 @@ def dead_letter(
     return letter
 
 
+# Table values live as long as the account: encode them with msgspec, whose
+# bytes are sized to fit. orjson's carry a ~4 KB buffer each (measured with
+# tracemalloc: 4 KB per tracked account), fine for records sent and dropped.
+_encode_stored = msgspec.json.encode
+
+
 def encode_account_state(s: AccountState) -> bytes:
     """The compact table value of a crossing state (a JSON array, ~40-80 bytes)."""
-    return dumps(
+    return _encode_stored(
         [
             s.followers,
             s.sequence,
@@ -475,7 +481,9 @@ def encode_policy_state(s: PolicyState, partition: int, offsets: tuple[int, int]
     """The table value of a policy state, with its partition and the offsets of the
     last crossing and result applied (for skipping redeliveries)."""
     request = None if s.request is None else list(s.request)
-    return dumps([s.above, s.verified, request, s.restricted, s.counts, partition, offsets])
+    return _encode_stored(
+        [s.above, s.verified, request, s.restricted, s.counts, partition, offsets]
+    )
 
 
 def decode_policy_state(data: bytes) -> tuple[PolicyState, int, tuple[int, int]]:

@@ -96,11 +96,24 @@ def _supervise(args: argparse.Namespace) -> int:
 
     signal.signal(signal.SIGTERM, forward)
     signal.signal(signal.SIGINT, forward)
+    restarts: list[float] = []
     while True:
         child = subprocess.Popen(cmd)  # noqa: S603 - our own command
         code = child.wait()
         if code != RESTART_EXIT_CODE or stopping:
             return code
+        now = time.monotonic()
+        restarts = [t for t in restarts if now - t < 120] + [now]
+        if len(restarts) > 5:
+            # e.g. retention deleted the committed offset: never skip records silently
+            print(
+                "thresholds: error: input records keep going missing at start-up "
+                "(6 restarts in 2 minutes); if retention deleted them, reset the "
+                "group's offsets on purpose",
+                file=sys.stderr,
+                flush=True,
+            )
+            return 1
         print("thresholds: restarting the worker in a fresh process", file=sys.stderr, flush=True)
 
 

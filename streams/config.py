@@ -212,6 +212,12 @@ class Topics:
         """Dead letters of `verification_results`."""
         return f"{self.verification_results}-dlq"
 
+    def for_policy(self, type_name: str) -> str:
+        """The topic of a policy record: restrictions and lifts, or requests."""
+        if type_name in ("TrafficRestricted", "RestrictionLifted"):
+            return self.account_restrictions
+        return self.verification_requests
+
     def outputs(self) -> list[str]:
         """Every topic the workers write."""
         return [

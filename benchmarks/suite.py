@@ -106,9 +106,9 @@ def produce(harness: Harness, lines: list[bytes]) -> None:
             for raw in lines:
                 key, _ = kafka_io.key_and_type(raw)
                 partition = choose(key, partitions, partitions)
-                batch = batches.get(partition) or batches.setdefault(
-                    partition, producer.create_batch()
-                )
+                batch = batches.get(partition)
+                if batch is None:
+                    batch = batches[partition] = producer.create_batch()
                 if batch.append(key=key, value=raw, timestamp=None) is None:
                     await ship(partition)
                     batches[partition] = batch = producer.create_batch()
@@ -208,8 +208,9 @@ def latency(harness: Harness, rate: float, n: int) -> tuple[float, float]:
 
     t = harness.topics
     out = harness.workdir / "arrivals.tsv"
-    stop = multiprocessing.get_context("spawn").Event()
-    watcher = multiprocessing.get_context("spawn").Process(
+    spawn = multiprocessing.get_context("spawn")
+    stop = spawn.Event()
+    watcher = spawn.Process(
         target=_watch_arrivals, args=(harness.settings, t.threshold_crossings, out, stop)
     )
     watcher.start()

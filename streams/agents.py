@@ -62,11 +62,11 @@ def _consumed(events: Sequence[Any]) -> list[Consumed]:
     ]
 
 
-async def _send_all(app: faust.App, out: list[Outgoing]) -> None:
+async def _send_all(producer: Any, out: list[Outgoing]) -> None:
     """Send every record without awaiting each one, then wait for all acks."""
     if not out:
         return
-    send = app.producer.send
+    send = producer.send
     pending = [await send(topic, key, value, None, None, None) for topic, key, value in out]
     await asyncio.gather(*pending)
 
@@ -76,7 +76,11 @@ MARKER = b"\x00end-of-batch"
 
 
 async def _write(
-    app: faust.App, table: Any, writes: dict[bytes, tuple[int, bytes]], events: Sequence[Any]
+    app: faust.App,
+    producer: Any,
+    table: Any,
+    writes: dict[bytes, tuple[int, bytes]],
+    events: Sequence[Any],
 ) -> None:
     """Write the batch's state to the table's store and changelog, then close it
     with a batch of exactly one record.
@@ -98,7 +102,7 @@ async def _write(
     last_of_partition = {e.message.partition: e for e in events}
     store = table.data
     topic = table.changelog_topic.get_topic_name()
-    send = app.producer.send
+    send = producer.send
     pending = []
     for key, (partition, value) in writes.items():
         with _as_current(last_of_partition[partition]):
@@ -110,7 +114,7 @@ async def _write(
         with _as_current(event):
             store[MARKER] = marker
         sent = await send(topic, MARKER, marker, partition, None, None)
-        sent.add_done_callback(partial(_persisted, app, store))  # type: ignore[attr-defined]
+        sent.add_done_callback(partial(_persisted, app, store))
 
 
 def _persisted(app: faust.App, store: Any, sent: asyncio.Future[Any]) -> None:
@@ -243,21 +247,25 @@ def register(app: faust.App, settings: Settings, rules: Rules) -> None:
 
     @app.agent(changes, name="crossings")
     async def crossings(stream: Any) -> None:
+        # the producer, or with exactly_once the transaction manager, as Faust's
+        # own topic sends use it
+        producer = await app.maybe_start_producer()
         async for events in _batches(stream, batch):
             guard.check(events)
             out, writes = crossing.process(_consumed(events))
-            await _send_all(app, out)
-            await _write(app, account_state, writes, events)
+            await _send_all(producer, out)
+            await _write(app, producer, account_state, writes, events)
 
     @app.agent(policy_inputs, name="policy")
     async def verification_policy(stream: Any) -> None:
+        producer = await app.maybe_start_producer()
         async for events in _batches(stream, batch):
             guard.check(events)
             out, writes, ticks = policy.process(_consumed(events), wall_clock_us())
-            await _send_all(app, out)
+            await _send_all(producer, out)
             clock_writes = {str(p).encode(): (p, str(t).encode()) for p, t in ticks.items()}
-            await _write(app, policy_clock, clock_writes, events)
-            await _write(app, policy_state, writes, events)
+            await _write(app, producer, policy_clock, clock_writes, events)
+            await _write(app, producer, policy_state, writes, events)
 
     @app.timer(interval=1.0, on_leader=True)
     async def tick() -> None:

@@ -56,7 +56,7 @@ def create_app(settings: Settings, rules: Rules, *, fast_start: bool = False) ->
         "web_enabled": False,
         "consumer_auto_offset_reset": "earliest",
         "broker_commit_interval": 0.5,
-        "broker_commit_every": 10_000,
+        "broker_commit_every": settings.commit_every,
         "producer_linger_ms": 2,
         "producer_max_batch_size": 512 * 1024,
         "producer_max_request_size": 4 * 1024 * 1024,

@@ -286,6 +286,7 @@ class Settings:
     app_id: str = "follower-thresholds"
     processing_guarantee: str = "at_least_once"
     batch_size: int = 2000
+    commit_every: int = 10_000
     data_dir: str = ".thresholds-data"
     recovery_timeout: float = 300.0
     security: Mapping[str, str] = field(default_factory=dict)
@@ -325,6 +326,7 @@ class Settings:
             app_id=env.get("THRESHOLDS_APP_ID", "follower-thresholds"),
             processing_guarantee=guarantee,
             batch_size=_int_env(env, "THRESHOLDS_BATCH_SIZE", 2000),
+            commit_every=_int_env(env, "THRESHOLDS_COMMIT_EVERY", 10_000),
             data_dir=env.get("THRESHOLDS_DATA_DIR", ".thresholds-data"),
             recovery_timeout=float(_int_env(env, "THRESHOLDS_RECOVERY_TIMEOUT", 300)),
             security=security,

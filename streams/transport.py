@@ -44,12 +44,13 @@ class _ConsumerThread(faust_aiokafka.AIOKafkaConsumerThread):
 class _Progress:
     """How far one fetch's hand-off got."""
 
-    __slots__ = ("in_flight", "next", "stopped")
+    __slots__ = ("commit_due", "in_flight", "next", "stopped")
 
     def __init__(self) -> None:
         self.next = 0  # index of the next record (of the one in flight, if any)
-        self.in_flight = False
-        self.stopped = False
+        self.in_flight = False  # handing off records[next]
+        self.commit_due = False  # paused before records[next] for a commit
+        self.stopped = False  # the flow stopped: the rest are not read
 
 
 class Consumer(faust_aiokafka.Consumer):
@@ -118,7 +119,7 @@ class Consumer(faust_aiokafka.Consumer):
                 r_offset = read_offset[tp]
                 if r_offset is None or offset >= r_offset:
                     if commit_every is not None and self._n_acked >= commit_every:
-                        at.next = i
+                        at.next, at.commit_due = i, True
                         return  # the caller commits, outside the race, and resumes here
                     at.next, at.in_flight = i, True
                     since_yield += 1
@@ -146,7 +147,7 @@ class Consumer(faust_aiokafka.Consumer):
                     if commit_every is not None and self._n_acked >= commit_every:
                         self._n_acked = 0
                         await self.commit()
-                    began = at.next
+                    at.commit_due = False
                     await self.wait_first(
                         hand_off(records, generation, at, seen), self.suspend_flow.wait()
                     )
@@ -157,8 +158,8 @@ class Consumer(faust_aiokafka.Consumer):
                         if r_offset is None or message.offset >= r_offset:
                             read_offset[tp] = seen[tp] = message.offset
                         break
-                    if at.next == began and not at.stopped:
-                        break  # cancelled before it began: nothing was handed off
+                    if not at.commit_due:
+                        break  # handed off, stopped, or suspended between records
                 unset_flag(flag_consumer_fetching)
         except self.consumer_stopped_errors:
             if self.transport.app.should_stop:

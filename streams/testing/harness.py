@@ -127,6 +127,7 @@ class Harness:
     partitions: int = 1
     config: str | None = None
     store: str = "memory://"
+    commit_every: int | None = None
     name: str = field(default_factory=lambda: uuid.uuid4().hex[:8])
     workdir: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="thresholds-")))
     workers: list[Worker] = field(default_factory=list)
@@ -148,6 +149,7 @@ class Harness:
             "TOPIC_ACCOUNT_RESTRICTIONS": f"account-restrictions-{n}",
             "TOPIC_POLICY_TICKS": f"policy-ticks-{n}",
             **({"THRESHOLDS_CONFIG": self.config} if self.config else {}),
+            **({"THRESHOLDS_COMMIT_EVERY": str(self.commit_every)} if self.commit_every else {}),
         }
 
     @property

@@ -39,6 +39,26 @@ def test_a_produced_log_yields_exactly_the_crossings_replay_gives(
     assert report.expected > 50
 
 
+def test_commits_every_few_acks_neither_skip_records_nor_restart_the_worker(
+    thresholds_harness: Harness, tmp_path: Path
+) -> None:
+    # the consumer pauses a fetch's hand-off to commit every N acks; a pause
+    # taken for the end of the fetch once dropped the rest of it
+    thresholds_harness.commit_every = 50
+    values = list(generate_events(20_000, 2_000, seed=12))
+    log = write(tmp_path, values)
+    worker = thresholds_harness.start_worker()
+
+    thresholds_harness.produce(values)
+    thresholds_harness.wait_processed(timeout=120)
+
+    assert "were lost inside the worker" not in worker.log.read_text()
+    t = thresholds_harness.topics
+    expected = expected_from_log(log, Rules(), thresholds_harness.settings)
+    actual = thresholds_harness.read(t.threshold_crossings)
+    assert compare(expected[t.threshold_crossings], [r.value for r in actual]).ok
+
+
 def test_crossings_of_an_account_keep_their_order_on_the_topic(
     thresholds_harness: Harness, tmp_path: Path
 ) -> None:

@@ -204,8 +204,6 @@ def latency(harness: Harness, rate: float, n: int) -> tuple[float, float]:
     event arrives then, and a fifth of them cross on it, a start-up burst
     rather than the steady load.
     """
-    from kafka import KafkaProducer
-
     t = harness.topics
     out = harness.workdir / "arrivals.tsv"
     spawn = multiprocessing.get_context("spawn")
@@ -214,20 +212,34 @@ def latency(harness: Harness, rate: float, n: int) -> tuple[float, float]:
         target=_watch_arrivals, args=(harness.settings, t.threshold_crossings, out, stop)
     )
     watcher.start()
-    producer = KafkaProducer(**kafka_io.client_config(harness.settings), linger_ms=0)
     sent: dict[str, float] = {}
     warm_up = n // 4
-    start = time.perf_counter()
-    for i, value in enumerate(_latency_log(n)):
-        due = start + i / rate
-        while (now := time.perf_counter()) < due:
-            time.sleep(min(due - now, 0.001))
-        key = f"{value['platform']}:{value['account_id']}".encode()
-        if i >= warm_up:
-            sent[str(value["event_id"])] = time.time()
-        producer.send(t.follower_changes, key=key, value=orjson.dumps(value))
-    producer.flush()
-    producer.close()
+    offered = [
+        (f"{v['platform']}:{v['account_id']}".encode(), orjson.dumps(v), str(v["event_id"]))
+        for v in _latency_log(n)
+    ]
+
+    async def offer() -> None:
+        # aiokafka, one record per send, not awaited: kafka-python's per-record
+        # path would take most of a core from the worker being measured
+        from aiokafka import AIOKafkaProducer
+
+        producer = AIOKafkaProducer(bootstrap_servers=harness.bootstrap_servers, linger_ms=0)
+        await producer.start()
+        try:
+            start = time.perf_counter()
+            for i, (key, value, event_id) in enumerate(offered):
+                delay = start + i / rate - time.perf_counter()
+                if delay > 0:
+                    await asyncio.sleep(delay)
+                if i >= warm_up:
+                    sent[event_id] = time.time()
+                await producer.send(t.follower_changes, value, key=key)
+            await producer.flush()
+        finally:
+            await producer.stop()
+
+    asyncio.run(offer())
     # committed inputs have acknowledged outputs; give the watcher a moment to read them
     kafka_io.wait_committed(harness.settings, harness.settings.app_id, [t.follower_changes])
     time.sleep(2)

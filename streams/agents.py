@@ -20,6 +20,7 @@ from typing import Any
 import faust
 from faust import streams as faust_streams
 
+from streams import transport
 from streams.config import Settings
 from streams.core.rules import Rules
 from streams.live import TICK, Consumed, CrossingProcessor, Outgoing, PolicyProcessor
@@ -88,7 +89,9 @@ async def _write(
     The changelog records go straight to the producer, awaited together, rather
     than through `Table.__setitem__`, which queues each one in Faust's producer
     buffer behind a future of its own (a third of the worker's time with one
-    write per event; measured 7,600 -> 10,000 events/s). What the table would
+    write per event; measured 7,600 -> 10,000 events/s), and go as whole
+    record batches per partition (`transport.Producer.send_records`; one
+    worker 15-18k -> 21-23k events/s) except under transactions. What the table would
     do besides is kept: the store write (for the key's partition, hence the
     current event) and, once the changelog has it, the store's persisted offset.
 
@@ -103,11 +106,18 @@ async def _write(
     store = table.data
     topic = table.changelog_topic.get_topic_name()
     send = producer.send
-    pending = []
+    by_partition: dict[int, list[tuple[bytes, bytes]]] = {}
     for key, (partition, value) in writes.items():
+        by_partition.setdefault(partition, []).append((key, value))
+    pending = []
+    for partition, records in by_partition.items():
         with _as_current(last_of_partition[partition]):
-            store[key] = value
-        pending.append(await send(topic, key, value, partition, None, None))
+            for key, value in records:
+                store[key] = value
+        if isinstance(producer, transport.Producer):
+            pending += await producer.send_records(topic, partition, records)
+        else:  # the transaction manager (exactly_once), or another transport
+            pending += [await send(topic, k, v, partition, None, None) for k, v in records]
     await asyncio.gather(*pending)
     for partition, event in last_of_partition.items():
         marker = str(event.message.offset).encode()

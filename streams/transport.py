@@ -22,7 +22,7 @@ from typing import Any
 from faust.transport.consumer import CONSUMER_FETCHING
 from faust.transport.drivers import aiokafka as faust_aiokafka
 
-__all__ = ["Consumer", "Transport", "fetch_max_wait_ms"]
+__all__ = ["Consumer", "Producer", "Transport", "fetch_max_wait_ms"]
 
 
 def fetch_max_wait_ms() -> int:
@@ -178,7 +178,33 @@ class Consumer(faust_aiokafka.Consumer):
             unset_flag(flag_consumer_fetching)
 
 
+class Producer(faust_aiokafka.Producer):
+    """Faust's aiokafka producer, plus whole record batches for one partition."""
+
+    async def send_records(
+        self, topic: str, partition: int, records: list[tuple[bytes, bytes]]
+    ) -> list[asyncio.Future[Any]]:
+        """Send `records` (key, value) to one partition in record batches built
+        with aiokafka's batch API; return one future per batch.
+
+        `send` makes a future per record and resolves each on the broker's
+        answer: with a changelog write per event, a sixth of the worker's time
+        (py-spy). Not for transactions, which need Faust's own `send`.
+        """
+        producer = self._ensure_producer()
+        sent = []
+        batch = producer.create_batch()
+        for key, value in records:
+            if batch.append(key=key, value=value, timestamp=None) is None:
+                sent.append(await producer.send_batch(batch, topic, partition=partition))
+                batch = producer.create_batch()
+                batch.append(key=key, value=value, timestamp=None)
+        sent.append(await producer.send_batch(batch, topic, partition=partition))
+        return sent
+
+
 class Transport(faust_aiokafka.Transport):
-    """Faust's aiokafka transport with the consumer above."""
+    """Faust's aiokafka transport with the consumer and producer above."""
 
     Consumer = Consumer
+    Producer = Producer

@@ -89,10 +89,10 @@ async def _write(
     The changelog records go straight to the producer, awaited together, rather
     than through `Table.__setitem__`, which queues each one in Faust's producer
     buffer behind a future of its own (a third of the worker's time with one
-    write per event; measured 7,600 -> 10,000 events/s), and go as whole
-    record batches per partition (`transport.Producer.send_records`; one
-    worker 15-18k -> 21-23k events/s) except under transactions. What the table would
-    do besides is kept: the store write (for the key's partition, hence the
+    write per event; measured 7,600 -> 10,000 events/s), as whole record
+    batches per partition (`transport.Producer.send_records`, 15-18k ->
+    21-23k events/s) except under transactions. What the table would do
+    besides is kept: the store write (for the key's partition, hence the
     current event) and, once the changelog has it, the store's persisted offset.
 
     Tansu answers ListOffsets(latest) with the start of the last record batch

@@ -1,7 +1,7 @@
 """Faust's aiokafka transport, tuned (`shortpoll://` brokers).
 
-Two changes to Faust's own consumer, made by subclassing it and registered
-through Faust's documented `faust.transports` entry point:
+Changes to Faust's own consumer and producer, made by subclassing them and
+registered through Faust's documented `faust.transports` entry point:
 
 - a configurable fetch wait. Faust builds its worker consumer with
   `fetch_max_wait_ms=1500`. Kafka answers a waiting fetch as soon as data
@@ -11,6 +11,7 @@ through Faust's documented `faust.transports` entry point:
 - a fetch loop that hands records off per fetch instead of per record and
   holds input records until a rebalance's seek is done (see
   `Consumer._drain_messages`).
+- whole record batches for the changelog writes (`Producer.send_records`).
 """
 
 from __future__ import annotations
@@ -196,6 +197,7 @@ class Producer(faust_aiokafka.Producer):
         batch = producer.create_batch()
         for key, value in records:
             if batch.append(key=key, value=value, timestamp=None) is None:
+                # full: ship it; a fresh batch takes any one record, however large
                 sent.append(await producer.send_batch(batch, topic, partition=partition))
                 batch = producer.create_batch()
                 batch.append(key=key, value=value, timestamp=None)

@@ -57,9 +57,8 @@ live for about one batch. At the default threshold a batch is promoted to the
 older generations, and full collections then walk the whole heap, finding
 nothing: 35-190 ms pauses every few hundred ms under load (gc.callbacks in
 the latency benchmark), straight into the tail latency and a fifth of the
-throughput. Reference counting frees those
-objects; the collector is only for cycles, which these thresholds still
-collect.
+throughput. Reference counting frees those objects; the collector is only
+for cycles, which these thresholds still collect.
 """
 
 

@@ -114,10 +114,10 @@ class Consumer(faust_aiokafka.Consumer):
                     # Faust resumes input partitions before it seeks them to their
                     # committed offsets: hold their records until the seek is done
                     await sleep(0.01)
-                if read_offset[tp] != seen[tp]:
+                r_offset = read_offset[tp]
+                if r_offset != seen[tp]:
                     continue  # sought since this fetch: its records come again from there
                 offset = message.offset
-                r_offset = read_offset[tp]
                 if r_offset is None or offset >= r_offset:
                     if commit_every is not None and self._n_acked >= commit_every:
                         at.next, at.commit_due = i, True
@@ -155,8 +155,7 @@ class Consumer(faust_aiokafka.Consumer):
                     if at.in_flight:
                         # suspended mid-record: Faust counts that record as read
                         tp, message = records[at.next]
-                        r_offset = read_offset[tp]
-                        if r_offset is None or message.offset >= r_offset:
+                        if read_offset[tp] == seen[tp]:  # unless sought meanwhile
                             read_offset[tp] = seen[tp] = message.offset
                         break
                     if not at.commit_due:

@@ -273,8 +273,13 @@ def _recovery_rate(worker: Worker) -> tuple[int, float]:
     """(records, records/s) of the changelog restore, from the worker's log."""
     text = worker.log.read_text(errors="replace")
     stamp = r"\[(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3})\]"
-    begin = re.search(stamp + r".*Restoring state from changelog topics", text)
-    end = re.search(stamp + r".*Done reading from changelog topics", text)
+    # from the first changelog read (bulk, streams.restore, or Faust's own) to
+    # the end of recovery, whoever read the records
+    begin = re.search(
+        stamp + r".*(?:Reading \d+ changelog partitions in bulk|Restoring state from changelog)",
+        text,
+    )
+    end = re.search(stamp + r".*Recovery complete", text)
     if not begin or not end:
         return 0, 0.0
     fmt = "%Y-%m-%d %H:%M:%S,%f"

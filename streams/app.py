@@ -63,6 +63,8 @@ def create_app(settings: Settings, rules: Rules, *, fast_start: bool = False) ->
         "stream_buffer_maxsize": 8192,
         "table_standby_replicas": 0,
         "consumer_max_fetch_size": 4 * 1024 * 1024,
+        # restores tables by reading their changelogs in bulk (streams.restore)
+        "TableManager": "streams.restore:TableManager",
     }
     if fast_start:
         options.update(

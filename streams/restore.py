@@ -91,27 +91,31 @@ class Recovery(FaustRecovery):
         }
         if not todo:
             return
-        records = sum(hw - offsets[tp] for tp, hw in todo.items())
-        log.info("Reading %d changelog partitions in bulk (up to %d records)", len(todo), records)
+        start = {tp: offsets[tp] for tp in todo}
+        log.info(
+            "Reading %d changelog partitions in bulk (up to %d records)",
+            len(todo),
+            sum(hw - start[tp] for tp, hw in todo.items()),
+        )
         started = time.monotonic()
-        applied = 0
         reader = self._reader()
-        await reader.start()
-        # aiokafka's stop() raises CancelledError if its no-group task never ran
-        await asyncio.sleep(0)
         try:
+            await reader.start()
+            # aiokafka's stop() raises CancelledError if its no-group task never ran
+            await asyncio.sleep(0)
             reader.assign(list(todo))
             for tp in todo:
                 reader.seek(tp, offsets[tp] + 1)
-            applied = await read_to_highwaters(reader, todo, offsets, self.tp_to_table)
+            await read_to_highwaters(reader, todo, offsets, self.tp_to_table)
         finally:
             await reader.stop()
             seconds = time.monotonic() - started
+            read = sum(offsets[tp] - at for tp, at in start.items())
             log.info(
-                "Applied %d changelog records in %.2f s (%.0f records/s); %s",
-                applied,
+                "Read changelogs %d offsets further in %.2f s (%.0f/s); %s",
+                read,
                 seconds,
-                applied / max(seconds, 1e-6),
+                read / max(seconds, 1e-6),
                 "Faust reads the rest" if todo else "all partitions at their highwater",
             )
 

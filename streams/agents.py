@@ -33,7 +33,7 @@ log = logging.getLogger("streams.agents")
 
 def _raw() -> faust.Schema:
     # keys and values stay bytes: the codec does the JSON, once
-    return faust.Schema(
+    return transport.RawSchema(
         key_type=bytes, value_type=bytes, key_serializer="raw", value_serializer="raw"
     )
 

@@ -45,7 +45,7 @@ class Sizes:
     memory_accounts: int = 300_000
     rocksdb_accounts: int = 1_000_000
     latency_events: int = 40_000
-    long_run_events: int = 400_000
+    long_run_events: int = 1_000_000
 
 
 _dumps = msgspec.json.Encoder().encode

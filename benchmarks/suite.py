@@ -42,7 +42,7 @@ class Sizes:
     events: int = 200_000
     accounts: int = 20_000
     naive_events: int = 200_000
-    memory_accounts: int = 300_000
+    memory_accounts: int = 500_000
     rocksdb_accounts: int = 1_000_000
     latency_events: int = 40_000
     long_run_events: int = 1_000_000

@@ -205,9 +205,8 @@ def latency(harness: Harness, rate: float, n: int) -> tuple[float, float]:
 
     Events that cross are timed from just before their send to the crossing's
     arrival at a consumer. The load and the watch each run in a fresh process
-    of their own: a thread would share a GIL with the other, and in this
-    process the suite's heap (hundreds of thousands of logged lines) made the
-    sending loop pause, and the pauses were counted as latency. The first
+    of their own, sharing neither a GIL nor a heap with each other or with
+    the suite (which holds hundreds of thousands of logged lines). The first
     quarter of the log is sent at the same rate but not timed: every
     account's first event arrives then, and a fifth of them cross on it, a
     start-up burst rather than the steady load.

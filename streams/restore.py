@@ -147,11 +147,10 @@ async def read_to_highwaters(
     offsets: MutableMapping[Any, int],
     tables: Mapping[Any, Any],
     max_records: int = 20_000,
-) -> int:
+) -> None:
     """Apply the records of each partition in `todo` up to its highwater to its
     table, moving `offsets` along; drop a partition from `todo` once read to
-    there; return how many records were applied."""
-    applied = 0
+    there."""
     quiet_since = time.monotonic()
     while todo:
         fetched = await reader.getmany(*todo, timeout_ms=200, max_records=max_records)
@@ -164,7 +163,6 @@ async def read_to_highwaters(
                 tables[tp].apply_changelog_batch(changes)
                 # no await between applying and moving the start: a cancel leaves both
                 offsets[tp] = changes[-1].offset
-                applied += len(changes)
         for tp in list(todo):
             if await reader.position(tp) > todo[tp]:
                 # past the highwater (transaction markers hold offsets with no record)
@@ -175,7 +173,6 @@ async def read_to_highwaters(
         elif time.monotonic() - quiet_since > STALL_SECONDS:
             log.warning("No changelog records for %.0f s; Faust reads the rest", STALL_SECONDS)
             break
-    return applied
 
 
 class TableManager(FaustTableManager):

@@ -80,48 +80,71 @@ def _rss_mb(pid: int) -> float:
     return kb / 1024
 
 
-def produce(harness: Harness, lines: list[bytes]) -> None:
-    """Send follower-change lines keyed as `thresholds produce` does, in record
-    batches built directly with aiokafka's batch API.
+class _BatchSender:
+    """Records keyed as `thresholds produce` does, sent in record batches built
+    directly with aiokafka's batch API, one batch in flight per partition (which
+    keeps each partition in order).
 
-    kafka-python's per-record path runs at ~13,000 records/s here: on two
-    shared cores, the producer would take the CPU the worker is measured on.
+    kafka-python's per-record path runs at ~13,000 records/s here, and
+    aiokafka's `send` costs ~25 µs a record: on two shared cores, the producer
+    would take the CPU the worker is measured on.
     """
-    from aiokafka import AIOKafkaProducer
-    from aiokafka.partitioner import DefaultPartitioner
 
-    topic = harness.topics.follower_changes
+    def __init__(self, producer: Any, topic: str, partitions: list[int]) -> None:
+        from aiokafka.partitioner import DefaultPartitioner
+
+        self.producer, self.topic, self.partitions = producer, topic, partitions
+        self.choose = DefaultPartitioner()
+        self.batches: dict[int, Any] = {}
+        self.in_flight: dict[int, asyncio.Future[Any]] = {}
+
+    async def add(self, raw: bytes) -> None:
+        """Append one line; ship its partition's batch when full."""
+        key, _ = kafka_io.key_and_type(raw)
+        partition = self.choose(key, self.partitions, self.partitions)
+        batch = self.batches.get(partition)
+        if batch is None:
+            batch = self.batches[partition] = self.producer.create_batch()
+        if batch.append(key=key, value=raw, timestamp=None) is None:
+            await self._ship(partition)
+            self.batches[partition] = batch = self.producer.create_batch()
+            batch.append(key=key, value=raw, timestamp=None)
+
+    async def flush(self) -> None:
+        """Ship every open batch."""
+        for partition in list(self.batches):
+            await self._ship(partition)
+
+    async def done(self) -> None:
+        """Ship every open batch and wait until the broker has them all."""
+        await self.flush()
+        await asyncio.gather(*self.in_flight.values())
+
+    async def _ship(self, partition: int) -> None:
+        if partition in self.in_flight:
+            await self.in_flight[partition]
+        self.in_flight[partition] = await self.producer.send_batch(
+            self.batches.pop(partition), self.topic, partition=partition
+        )
+
+
+async def _sender(bootstrap: str, topic: str) -> tuple[Any, _BatchSender]:
+    from aiokafka import AIOKafkaProducer
+
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all")
+    await producer.start()
+    return producer, _BatchSender(producer, topic, sorted(await producer.partitions_for(topic)))
+
+
+def produce(harness: Harness, lines: list[bytes]) -> None:
+    """Send follower-change lines as fast as the broker takes them."""
 
     async def send() -> None:
-        producer = AIOKafkaProducer(bootstrap_servers=harness.bootstrap_servers, acks="all")
-        await producer.start()
+        producer, sender = await _sender(harness.bootstrap_servers, harness.topics.follower_changes)
         try:
-            partitions = sorted(await producer.partitions_for(topic))
-            choose = DefaultPartitioner()
-            batches: dict[int, Any] = {}
-            in_flight: dict[int, asyncio.Future[Any]] = {}
-
-            async def ship(partition: int) -> None:
-                # one batch in flight per partition keeps each partition in order
-                if partition in in_flight:
-                    await in_flight[partition]
-                in_flight[partition] = await producer.send_batch(
-                    batches.pop(partition), topic, partition=partition
-                )
-
             for raw in lines:
-                key, _ = kafka_io.key_and_type(raw)
-                partition = choose(key, partitions, partitions)
-                batch = batches.get(partition)
-                if batch is None:
-                    batch = batches[partition] = producer.create_batch()
-                if batch.append(key=key, value=raw, timestamp=None) is None:
-                    await ship(partition)
-                    batches[partition] = batch = producer.create_batch()
-                    batch.append(key=key, value=raw, timestamp=None)
-            for partition in list(batches):
-                await ship(partition)
-            await asyncio.gather(*in_flight.values())
+                await sender.add(raw)
+            await sender.done()
         finally:
             await producer.stop()
 
@@ -190,7 +213,7 @@ def floor(harness: Harness, lines: list[bytes]) -> float:
 def _latency_log(n: int) -> Iterator[dict[str, Any]]:
     """The usual mix of events (a few percent cross), on fresh accounts and times."""
     base = time.time_ns() // 1000
-    for value in generate_events(n, max(100, n // 20), seed=3, start_us=base):
+    for value in generate_events(n, max(100, n // 10), seed=3, start_us=base):
         # ids of their own: the arrival watch reads the crossings topic from
         # its start, where earlier runs left crossings of the same `ev-N` ids
         yield {
@@ -248,29 +271,27 @@ def _offer_load(bootstrap: str, topic: str, rate: float, n: int, out: Path) -> N
     """Send the latency log at `rate` events/s; write `event_id<TAB>send time`
     of every event after the warm-up quarter."""
     warm_up = n // 4
-    offered = [
-        (f"{v['platform']}:{v['account_id']}".encode(), _dumps(v), str(v["event_id"]))
-        for v in _latency_log(n)
-    ]
+    offered = [(_dumps(v), str(v["event_id"])) for v in _latency_log(n)]
     sent: dict[str, float] = {}
 
     async def offer() -> None:
-        # aiokafka, one record per send, not awaited: kafka-python's per-record
-        # path would take most of a core from the worker being measured
-        from aiokafka import AIOKafkaProducer
-
-        producer = AIOKafkaProducer(bootstrap_servers=bootstrap, linger_ms=0)
-        await producer.start()
+        # every millisecond, the records due by then go out in one batch per
+        # partition, as a producer's linger would send them
+        producer, sender = await _sender(bootstrap, topic)
         try:
-            start = time.perf_counter()
-            for i, (key, value, event_id) in enumerate(offered):
-                delay = start + i / rate - time.perf_counter()
-                if delay > 0:
-                    await asyncio.sleep(delay)
-                if i >= warm_up:
-                    sent[event_id] = time.time()
-                await producer.send(topic, value, key=key)
-            await producer.flush()
+            start, i = time.perf_counter(), 0
+            while i < len(offered):
+                due = min(len(offered), int((time.perf_counter() - start) * rate) + 1)
+                now = time.time()
+                for j in range(i, due):
+                    raw, event_id = offered[j]
+                    await sender.add(raw)
+                    if j >= warm_up:
+                        sent[event_id] = now
+                await sender.flush()
+                i = due
+                await asyncio.sleep(0.001)
+            await sender.done()
         finally:
             await producer.stop()
 

@@ -13,7 +13,7 @@ import logging
 import os
 import time
 import weakref
-from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
 from functools import partial
 from typing import Any
 
@@ -25,6 +25,7 @@ from streams import transport
 from streams.config import Settings
 from streams.core.rules import Rules
 from streams.live import TICK, Consumed, CrossingProcessor, Outgoing, PolicyProcessor
+from streams.pipeline import InFlight
 from streams.watchdog import RESTART_EXIT_CODE
 
 __all__ = ["register"]
@@ -64,13 +65,15 @@ def _consumed(events: Sequence[Any]) -> list[Consumed]:
     ]
 
 
-async def _send_all(producer: Any, out: list[Outgoing]) -> None:
-    """Send every record without awaiting each one, then wait for all acks."""
-    if not out:
-        return
+async def _send(producer: Any, out: list[Outgoing]) -> list[asyncio.Future[Any]]:
+    """Send every record without awaiting its acknowledgement; return those."""
     send = producer.send
-    pending = [await send(topic, key, value, None, None, None) for topic, key, value in out]
-    await asyncio.gather(*pending)
+    return [await send(topic, key, value, None, None, None) for topic, key, value in out]
+
+
+async def _send_all(producer: Any, out: list[Outgoing]) -> None:
+    """Send every record, then wait for all acknowledgements."""
+    await asyncio.gather(*await _send(producer, out))
 
 
 MARKER = b"\x00end-of-batch"
@@ -142,7 +145,7 @@ def _persisted(app: faust.App, store: Any, sent: asyncio.Future[Any]) -> None:
 
 async def _batches(stream: Any, limit: int) -> AsyncIterator[list[Any]]:
     """The events waiting in the stream's channel, at most `limit`, as soon as
-    there is one; each batch is acked after the caller has handled it.
+    there is one; the caller acks them (`_acker`) once they are handled.
 
     Faust's `take_events` moves every event through the stream's iterator, a
     background drainer and a buffer processor, each awaiting per event (~40 µs
@@ -163,8 +166,16 @@ async def _batches(stream: Any, limit: int) -> AsyncIterator[list[Any]]:
         except StopAsyncIteration:
             return  # Faust ends a stream by throwing this into its queue
         yield events
+
+
+def _acker(stream: Any) -> Callable[[Sequence[Any]], Awaitable[None]]:
+    """Acks events on `stream`, which lets Faust commit their offsets."""
+
+    async def ack(events: Sequence[Any]) -> None:
         for event in events:
             await stream.ack(event)
+
+    return ack
 
 
 class _InputGuard:
@@ -250,7 +261,8 @@ def register(app: faust.App, settings: Settings, rules: Rules) -> None:
     policy_state = table("policy-state")
     policy_clock = table("policy-clock")
 
-    crossing = CrossingProcessor(rules, topics, _getter(account_state))
+    flight = InFlight(_getter(account_state))
+    crossing = CrossingProcessor(rules, topics, flight.load)
 
     def scan(partition: int) -> Iterator[tuple[bytes, bytes]]:
         from streams.codec import decode_policy_state
@@ -264,6 +276,12 @@ def register(app: faust.App, settings: Settings, rules: Rules) -> None:
         return None if value is None else int(value)
 
     policy = PolicyProcessor(rules, topics, _getter(policy_state), scan, last_tick)
+
+    @app.on_partitions_assigned.connect  # type: ignore[arg-type]
+    async def rescan(sender: Any, assigned: Any, **_: Any) -> None:
+        # another worker may have written the states of these partitions
+        policy.forget_deadlines()
+
     guard = _InputGuard(app, settings.processing_guarantee)
     batch = settings.batch_size
 
@@ -272,15 +290,17 @@ def register(app: faust.App, settings: Settings, rules: Rules) -> None:
         # the producer, or with exactly_once the transaction manager, as Faust's
         # own topic sends use it
         producer = await app.maybe_start_producer()
-        async for events in _batches(stream, batch):
-            guard.check(events)
-            out, writes = crossing.process(_consumed(events))
-            await _send_all(producer, out)
-            await _write(app, producer, account_state, writes, events)
+        persist = partial(_write, app, producer, account_state)
+        async with flight.running(persist, _acker(stream)):
+            async for events in _batches(stream, batch):
+                guard.check(events)
+                out, writes = crossing.process(_consumed(events))
+                await flight.submit(events, await _send(producer, out), writes)
 
     @app.agent(policy_inputs, name="policy")
     async def verification_policy(stream: Any) -> None:
         producer = await app.maybe_start_producer()
+        ack = _acker(stream)
         async for events in _batches(stream, batch):
             guard.check(events)
             out, writes, ticks = policy.process(_consumed(events), wall_clock_us())
@@ -288,6 +308,7 @@ def register(app: faust.App, settings: Settings, rules: Rules) -> None:
             clock_writes = {str(p).encode(): (p, str(t).encode()) for p, t in ticks.items()}
             await _write(app, producer, policy_clock, clock_writes, events)
             await _write(app, producer, policy_state, writes, events)
+            await ack(events)
 
     @app.timer(interval=1.0, on_leader=True)
     async def tick() -> None:

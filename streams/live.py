@@ -175,6 +175,13 @@ class PolicyProcessor:
     `load` reads a policy state; `scan` lists every (key, state) of a
     partition, for deadlines and phase starts; `last_tick` reads the time of
     the partition's previous tick.
+
+    A tick scans its partition only when something can be due: after one
+    scan the processor knows the earliest open deadline of the partition and
+    lowers it as it writes states, so most ticks (one a second per partition)
+    cost nothing however many accounts the partition holds. The worker calls
+    `forget_deadlines` when it is assigned partitions, whose states another
+    worker may have written.
     """
 
     rules: Rules
@@ -183,6 +190,12 @@ class PolicyProcessor:
     scan: Callable[[int], Iterator[tuple[bytes, bytes]]]
     last_tick: Callable[[int], int | None]
     counters: LiveCounters = field(default_factory=LiveCounters)
+    # per scanned partition: no open request of it is due before this time
+    _due_from: dict[int, float] = field(default_factory=dict, init=False, repr=False)
+
+    def forget_deadlines(self) -> None:
+        """Scan every partition again at its next tick."""
+        self._due_from.clear()
 
     def process(
         self, records: Iterable[Consumed], now: int
@@ -233,6 +246,9 @@ class PolicyProcessor:
         self, key: bytes, partition: int, state: PolicyState, outputs: list[PolicyOutput]
     ) -> None:
         self._states[key] = (partition, state)
+        due_from = self._due_from.get(partition)
+        if due_from is not None and state.request is not None:
+            self._due_from[partition] = min(due_from, state.request.due_at)
         for o in outputs:
             topic = self.topics.for_policy(type(o).__name__)
             self._out.append((topic, key, codec.dumps(codec.encode_policy_output(o))))
@@ -280,6 +296,12 @@ class PolicyProcessor:
         if last is not None and now <= last:
             return
         ticks[partition] = now
+        starts: dict[int, list[Phase]] = {}
+        for at, phase in self.rules.phase_starts():
+            if (last is None or at > last) and at <= now:
+                starts.setdefault(at, []).append(phase)
+        if not starts and now < self._due_from.get(partition, now):
+            return  # nothing of this partition is due yet
         stored = {}
         for key, value in self.scan(partition):
             state, _, offsets = codec.decode_policy_state(value)
@@ -287,13 +309,16 @@ class PolicyProcessor:
             self._offsets.setdefault(key, offsets)
         stored.update({k: s for k, (p, s) in self._states.items() if p == partition})
         timers: list[tuple[int, int, bytes, tuple[Phase, ...]]] = []
+        # a deadline that passed leaves its state as it was unless the state is
+        # written again (which lowers this bound): only later ones count
+        due_from = float("inf")
         for key, state in stored.items():
-            if state.request is not None and state.request.due_at <= now:
-                timers.append((state.request.due_at, 0, key, ()))
-        starts: dict[int, list[Phase]] = {}
-        for at, phase in self.rules.phase_starts():
-            if (last is None or at > last) and at <= now:
-                starts.setdefault(at, []).append(phase)
+            if state.request is not None:
+                if state.request.due_at <= now:
+                    timers.append((state.request.due_at, 0, key, ()))
+                else:
+                    due_from = min(due_from, state.request.due_at)
+        self._due_from[partition] = due_from
         for at, phases in starts.items():
             timers.append((at, 1, b"", tuple(phases)))
         for at, kind, key, started in sorted(timers):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import orjson
 from hypothesis import given
 
@@ -10,7 +12,7 @@ from streams.config import Topics
 from streams.core.crossings import AccountState, step
 from streams.core.policy import PolicyState
 from streams.core.rules import PlatformRules, Rules
-from streams.live import Consumed, CrossingProcessor, PolicyProcessor
+from streams.live import TICK, Consumed, CrossingProcessor, PolicyProcessor
 from streams.testing.logs import follower_change, verification_result
 from tests.strategies import account_logs
 
@@ -129,3 +131,78 @@ def test_policy_state_survives_a_serialisation_round_trip() -> None:
         3,
         (9, 10),
     )
+
+
+class PolicyTable:
+    """A policy table the processor reads and scans; counts the scans."""
+
+    def __init__(self) -> None:
+        self.saved: dict[bytes, bytes] = {}
+        self.scans = 0
+
+    def scan(self, partition: int) -> Iterator[tuple[bytes, bytes]]:
+        self.scans += 1
+        return iter(list(self.saved.items()))
+
+    def processor(self) -> PolicyProcessor:
+        return PolicyProcessor(Rules(), TOPICS, self.saved.get, self.scan, lambda p: None)
+
+    def run(self, processor: PolicyProcessor, records: list[Consumed], now: int = 0) -> list[str]:
+        out, writes, _ = processor.process(records, now)
+        self.saved.update({k: v for k, (_, v) in writes.items()})
+        return [orjson.loads(v)["type"] for _, _, v in out]
+
+    def due_at(self) -> int:
+        state, _, _ = codec.decode_policy_state(self.saved[b"weibo:a1"])
+        assert state.request is not None
+        return state.request.due_at
+
+
+def tick(offset: int, at: int) -> Consumed:
+    return Consumed(TOPICS.policy_ticks, 0, offset, TICK, str(at).encode())
+
+
+def test_a_tick_before_the_partitions_earliest_deadline_does_not_scan_it_again() -> None:
+    table = PolicyTable()
+    processor = table.processor()
+    table.run(processor, [crossing_record(0)], now=1)
+    due = table.due_at()
+
+    table.run(processor, [tick(0, due - 2)])
+    table.run(processor, [tick(1, due - 1)])
+    fired = table.run(processor, [tick(2, due)])
+
+    assert table.scans == 2
+    assert fired == ["TrafficRestricted"]
+
+
+def test_a_deadline_written_after_the_partition_was_scanned_still_fires() -> None:
+    table = PolicyTable()
+    processor = table.processor()
+    table.run(processor, [tick(0, 1)])  # scanned with nothing open
+    table.run(processor, [crossing_record(0)], now=2)
+
+    assert table.run(processor, [tick(1, table.due_at())]) == ["TrafficRestricted"]
+
+
+def test_a_deadline_fires_once_even_though_later_ticks_find_it_passed() -> None:
+    table = PolicyTable()
+    processor = table.processor()
+    table.run(processor, [crossing_record(0)], now=1)
+    due = table.due_at()
+
+    fired = table.run(processor, [tick(0, due), tick(1, due + 1)])
+    later = table.run(processor, [tick(2, due + 2)])
+
+    assert (fired, later) == (["TrafficRestricted"], [])
+
+
+def test_newly_assigned_partitions_are_scanned_at_their_next_tick() -> None:
+    table = PolicyTable()
+    processor = table.processor()
+    table.run(processor, [tick(0, 1)])  # scanned with nothing open
+    table.run(table.processor(), [crossing_record(0)], now=2)  # another worker's write
+
+    processor.forget_deadlines()
+
+    assert table.run(processor, [tick(1, table.due_at())]) == ["TrafficRestricted"]

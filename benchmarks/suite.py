@@ -98,10 +98,13 @@ class _BatchSender:
         self.batches: dict[int, Any] = {}
         self.in_flight: dict[int, asyncio.Future[Any]] = {}
 
-    async def add(self, raw: bytes) -> None:
-        """Append one line; ship its partition's batch when full."""
+    def partition(self, raw: bytes) -> tuple[bytes, int]:
+        """The line's key and partition."""
         key, _ = kafka_io.key_and_type(raw)
-        partition = self.choose(key, self.partitions, self.partitions)
+        return key, self.choose(key, self.partitions, self.partitions)
+
+    async def add(self, raw: bytes, key: bytes, partition: int) -> None:
+        """Append one line; ship its partition's batch when full."""
         batch = self.batches.get(partition)
         if batch is None:
             batch = self.batches[partition] = self.producer.create_batch()
@@ -143,7 +146,7 @@ def produce(harness: Harness, lines: list[bytes]) -> None:
         producer, sender = await _sender(harness.bootstrap_servers, harness.topics.follower_changes)
         try:
             for raw in lines:
-                await sender.add(raw)
+                await sender.add(raw, *sender.partition(raw))
             await sender.done()
         finally:
             await producer.stop()
@@ -271,26 +274,30 @@ def _offer_load(bootstrap: str, topic: str, rate: float, n: int, out: Path) -> N
     """Send the latency log at `rate` events/s; write `event_id<TAB>send time`
     of every event after the warm-up quarter."""
     warm_up = n // 4
-    offered = [(_dumps(v), str(v["event_id"])) for v in _latency_log(n)]
     sent: dict[str, float] = {}
 
     async def offer() -> None:
-        # every millisecond, the records due by then go out in one batch per
-        # partition, as a producer's linger would send them
+        # every 5 ms the records due by then go out, one batch per partition,
+        # as a producer with linger.ms=5 sends them; each is timed from then
         producer, sender = await _sender(bootstrap, topic)
         try:
+            offered = [
+                (raw, *sender.partition(raw), str(v["event_id"]))
+                for v in _latency_log(n)
+                for raw in (_dumps(v),)
+            ]
             start, i = time.perf_counter(), 0
             while i < len(offered):
                 due = min(len(offered), int((time.perf_counter() - start) * rate) + 1)
                 now = time.time()
                 for j in range(i, due):
-                    raw, event_id = offered[j]
-                    await sender.add(raw)
+                    raw, key, partition, event_id = offered[j]
+                    await sender.add(raw, key, partition)
                     if j >= warm_up:
                         sent[event_id] = now
                 await sender.flush()
                 i = due
-                await asyncio.sleep(0.001)
+                await asyncio.sleep(0.005)
             await sender.done()
         finally:
             await producer.stop()

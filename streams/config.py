@@ -289,6 +289,7 @@ class Settings:
     commit_every: int = 10_000
     data_dir: str = ".thresholds-data"
     recovery_timeout: float = 300.0
+    stop_timeout: float = 20.0
     security: Mapping[str, str] = field(default_factory=dict)
 
     @classmethod
@@ -329,5 +330,6 @@ class Settings:
             commit_every=_int_env(env, "THRESHOLDS_COMMIT_EVERY", 10_000),
             data_dir=env.get("THRESHOLDS_DATA_DIR", ".thresholds-data"),
             recovery_timeout=float(_int_env(env, "THRESHOLDS_RECOVERY_TIMEOUT", 300)),
+            stop_timeout=float(_int_env(env, "THRESHOLDS_STOP_TIMEOUT", 20)),
             security=security,
         )

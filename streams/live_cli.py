@@ -67,7 +67,7 @@ def _cmd_worker(args: argparse.Namespace) -> int:
     rules = load_rules(args.config or settings.config_path)
     if not args.child:
         check_topics(settings, args.create_topics)
-        return _supervise(args)
+        return _supervise(args, settings.stop_timeout)
     import faust
 
     from streams.app import create_app
@@ -87,12 +87,13 @@ def _cmd_worker(args: argparse.Namespace) -> int:
     return 0
 
 
-def _supervise(args: argparse.Namespace) -> int:
+def _supervise(args: argparse.Namespace, stop_timeout: float) -> int:
     """Run the Faust worker in a child process; start a fresh one when it asks to.
 
     The child exits with RESTART_EXIT_CODE when Faust lost input records (see
     streams.agents); any other exit ends the supervisor with the same status.
-    SIGTERM and SIGINT are passed on, so a stop is the child's graceful stop.
+    SIGTERM and SIGINT are passed on, so a stop is the child's graceful stop;
+    a child still running `stop_timeout` seconds later is killed.
     """
     from streams.watchdog import RESTART_EXIT_CODE
 
@@ -101,21 +102,42 @@ def _supervise(args: argparse.Namespace) -> int:
     cmd += ["--fast-start"] if args.fast_start else []
     cmd += ["--quiet"] if args.quiet else []
     child: subprocess.Popen[bytes] | None = None
-    stopping = False
+    stopping: float | None = None  # when a stop was asked for
 
     def forward(signum: int, _frame: object) -> None:
         nonlocal stopping
-        stopping = True
+        stopping = stopping or time.monotonic()
         if child is not None and child.poll() is None:
             child.send_signal(signum)
+
+    def wait(child: subprocess.Popen[bytes]) -> int:
+        while True:
+            try:
+                return child.wait(timeout=0.5)
+            except subprocess.TimeoutExpired:
+                if stopping is not None and time.monotonic() - stopping > stop_timeout:
+                    break
+        # Faust's stop waits for every event in flight to be acked, which never
+        # happens while the broker is unreachable. Nothing is lost: inputs not
+        # committed are processed again by the next worker.
+        print(
+            f"thresholds: error: the worker did not stop within {stop_timeout:.0f}s "
+            "(THRESHOLDS_STOP_TIMEOUT; is the broker reachable?): killed it; "
+            "uncommitted input is processed again at the next start",
+            file=sys.stderr,
+            flush=True,
+        )
+        child.kill()
+        child.wait()
+        return 1
 
     signal.signal(signal.SIGTERM, forward)
     signal.signal(signal.SIGINT, forward)
     restarts: list[float] = []
     while True:
         child = subprocess.Popen(cmd)  # noqa: S603 - our own command
-        code = child.wait()
-        if code != RESTART_EXIT_CODE or stopping:
+        code = wait(child)
+        if code != RESTART_EXIT_CODE or stopping is not None:
             return code
         now = time.monotonic()
         restarts = [t for t in restarts if now - t < 120] + [now]

@@ -7,7 +7,9 @@ import time
 from pathlib import Path
 
 import orjson
+import pytest
 
+from streams.broker import embedded_broker
 from streams.core.rules import Rules
 from streams.testing.harness import Harness
 from streams.testing.logs import generate_events
@@ -90,3 +92,25 @@ def test_sigterm_commits_what_was_processed_and_exits_within_10_seconds(
     assert seconds <= 10
     assert worker.process.returncode is not None
     thresholds_harness.wait_processed(timeout=1)  # everything stayed committed
+
+
+def test_a_worker_whose_broker_is_gone_still_stops_within_its_stop_timeout(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Faust's stop waits for the outputs in flight, which an unreachable broker
+    # never acknowledges; the supervisor kills the worker after the timeout
+    monkeypatch.setenv("THRESHOLDS_STOP_TIMEOUT", "3")
+    _, lines = write_log(tmp_path, 2_000, 200, seed=29)
+    with embedded_broker() as broker:
+        harness = Harness(broker.bootstrap_servers)
+        harness.create_topics()
+        worker = harness.start_worker()
+        harness.produce(lines)
+    time.sleep(2)  # the worker notices
+    try:
+        seconds = worker.terminate(timeout=30)
+
+        assert seconds <= 3 + 5
+        assert "did not stop within 3s" in worker.log.read_text(errors="replace")
+    finally:
+        harness.stop()

@@ -30,8 +30,8 @@ app = faust.App(
     broker_heartbeat_interval=1.0,
     broker_rebalance_timeout=10.0,
 )
-changes = app.topic(settings.topics.follower_changes, value_type=dict, key_type=str)
-crossings = app.topic(settings.topics.threshold_crossings, value_type=dict, key_type=str)
+changes = app.topic(settings.topics.follower_changes, key_type=str, value_serializer="json")
+crossings = app.topic(settings.topics.threshold_crossings, key_type=str, value_serializer="json")
 states = app.Table("naive-state", default=None, partitions=settings.partitions)
 
 
@@ -56,7 +56,7 @@ async def process(stream: Any) -> None:
             )
         except (KeyError, TypeError, ValueError):
             continue
-        stored = states[key]
+        stored = states.get(key)
         state = None if stored is None else _state(stored)
         new_state, found, _ = step(state, event, rules.for_platform(event.platform))
         if new_state is not None:

@@ -163,6 +163,16 @@ def _drain(harness: Harness, lines: list[bytes], group: str) -> float:
     return len(lines) / (time.perf_counter() - start)
 
 
+def _check_naive(harness: Harness, worker: Worker) -> None:
+    """Refuse a naive figure that measured no work: Faust acks, and so commits,
+    records whose value it cannot decode, and restarts a crashed agent."""
+    crashes = worker.log.read_text(errors="replace").count("Crashed reason=")
+    if crashes or not harness.read(harness.topics.threshold_crossings, timeout=5):
+        raise RuntimeError(
+            f"the naive agent crashed {crashes} times or emitted no crossing: see {worker.log}"
+        )
+
+
 def _spawn_naive(harness: Harness) -> Worker:
     log = harness.workdir / f"naive-{len(harness.workers)}.log"
     with log.open("ab") as out:
@@ -378,8 +388,9 @@ def run_suite(bootstrap: str, sizes: Sizes, say: Callable[[str], None] = print) 
     say("naive Faust agent")
     h = Harness(bootstrap)
     h.create_topics()
-    _spawn_naive(h)
+    naive_worker = _spawn_naive(h)
     naive = _drain(h, lines[: sizes.naive_events], f"{h.settings.app_id}-naive")
+    _check_naive(h, naive_worker)
     h.stop()
     results.add("naive", naive, "events/s", "Table get/set per event, awaited send per crossing")
 

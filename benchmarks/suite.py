@@ -98,12 +98,12 @@ class _BatchSender:
         self.batches: dict[int, Any] = {}
         self.in_flight: dict[int, asyncio.Future[Any]] = {}
 
-    def partition(self, raw: bytes) -> tuple[bytes, int]:
+    def partition(self, raw: bytes) -> tuple[bytes | None, int]:
         """The line's key and partition."""
         key, _ = kafka_io.key_and_type(raw)
         return key, self.choose(key, self.partitions, self.partitions)
 
-    async def add(self, raw: bytes, key: bytes, partition: int) -> None:
+    async def add(self, raw: bytes, key: bytes | None, partition: int) -> None:
         """Append one line; ship its partition's batch when full."""
         batch = self.batches.get(partition)
         if batch is None:

@@ -103,15 +103,17 @@ class _BatchSender:
         key, _ = kafka_io.key_and_type(raw)
         return key, self.choose(key, self.partitions, self.partitions)
 
-    async def add(self, raw: bytes, key: bytes | None, partition: int) -> None:
+    async def add(
+        self, raw: bytes, key: bytes | None, partition: int, timestamp_ms: int | None = None
+    ) -> None:
         """Append one line; ship its partition's batch when full."""
         batch = self.batches.get(partition)
         if batch is None:
             batch = self.batches[partition] = self.producer.create_batch()
-        if batch.append(key=key, value=raw, timestamp=None) is None:
+        if batch.append(key=key, value=raw, timestamp=timestamp_ms) is None:
             await self._ship(partition)
             self.batches[partition] = batch = self.producer.create_batch()
-            batch.append(key=key, value=raw, timestamp=None)
+            batch.append(key=key, value=raw, timestamp=timestamp_ms)
 
     async def flush(self) -> None:
         """Ship every open batch."""
@@ -300,9 +302,10 @@ def _offer_load(bootstrap: str, topic: str, rate: float, n: int, out: Path) -> N
             while i < len(offered):
                 due = min(len(offered), int((time.perf_counter() - start) * rate) + 1)
                 now = time.time()
+                now_ms = int(now * 1000)  # the record's CreateTime, as `send` would stamp it
                 for j in range(i, due):
                     raw, key, partition, event_id = offered[j]
-                    await sender.add(raw, key, partition)
+                    await sender.add(raw, key, partition, now_ms)
                     if j >= warm_up:
                         sent[event_id] = now
                 await sender.flush()

@@ -7,7 +7,7 @@ registered through Faust's documented `faust.transports` entry point:
   `fetch_max_wait_ms=1500`. Kafka answers a waiting fetch as soon as data
   arrives, so that costs nothing there; Tansu holds the fetch for the whole
   wait, so a caught-up worker sees a new record up to 1.5 s late. The wait
-  comes from `THRESHOLDS_FETCH_MAX_WAIT_MS` (20 ms by default).
+  comes from `THRESHOLDS_FETCH_MAX_WAIT_MS` (`Settings.fetch_max_wait_ms`).
 - a fetch loop that hands records off per fetch instead of per record and
   holds input records until a rebalance's seek is done (see
   `Consumer._drain_messages`).
@@ -21,7 +21,6 @@ registered through Faust's documented `faust.transports` entry point:
 from __future__ import annotations
 
 import asyncio
-import os
 from typing import Any
 
 import faust
@@ -29,12 +28,14 @@ from faust.transport.consumer import CONSUMER_FETCHING
 from faust.transport.drivers import aiokafka as faust_aiokafka
 from faust.transport.producer import ProducerBuffer
 
+from streams.config import Settings
+
 __all__ = ["Consumer", "Producer", "RawSchema", "Transport", "fetch_max_wait_ms"]
 
 
 def fetch_max_wait_ms() -> int:
-    """The configured fetch wait in milliseconds."""
-    return int(os.environ.get("THRESHOLDS_FETCH_MAX_WAIT_MS", "20"))
+    """The configured fetch wait in milliseconds (validated when the worker starts)."""
+    return Settings.from_env().fetch_max_wait_ms
 
 
 class _ConsumerThread(faust_aiokafka.AIOKafkaConsumerThread):

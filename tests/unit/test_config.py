@@ -115,6 +115,7 @@ def test_settings_come_from_the_environment() -> None:
         {"TOPIC_PARTITIONS": "zero"},
         {"THRESHOLDS_STORE": "redis://"},
         {"TOPIC_THRESHOLD_CROSSINGS": "a b"},
+        {"THRESHOLDS_FETCH_MAX_WAIT_MS": "0"},
     ],
 )
 def test_a_bad_environment_is_refused(env: dict[str, str]) -> None:

@@ -23,6 +23,7 @@ app = faust.App(
     f"{settings.app_id}-naive",
     broker=f"kafka://{settings.bootstrap_servers}",
     store="memory://",
+    datadir=settings.data_dir,
     topic_partitions=settings.partitions,
     web_enabled=False,
     consumer_auto_offset_reset="earliest",

@@ -290,7 +290,7 @@ class Settings:
     data_dir: str = ".thresholds-data"
     recovery_timeout: float = 300.0
     stop_timeout: float = 20.0
-    fetch_max_wait_ms: int = 10
+    fetch_max_wait_ms: int = 20
     security: Mapping[str, str] = field(default_factory=dict)
 
     @classmethod
@@ -332,6 +332,6 @@ class Settings:
             data_dir=env.get("THRESHOLDS_DATA_DIR", ".thresholds-data"),
             recovery_timeout=float(_int_env(env, "THRESHOLDS_RECOVERY_TIMEOUT", 300)),
             stop_timeout=float(_int_env(env, "THRESHOLDS_STOP_TIMEOUT", 20)),
-            fetch_max_wait_ms=_int_env(env, "THRESHOLDS_FETCH_MAX_WAIT_MS", 10),
+            fetch_max_wait_ms=_int_env(env, "THRESHOLDS_FETCH_MAX_WAIT_MS", 20),
             security=security,
         )

@@ -41,7 +41,7 @@ def measure(events: int, runs: int = 3) -> dict[str, float]:
 
         def replay() -> None:
             with log.open("rb") as f, out.open("wb") as sink:
-                writer = io.BufferedWriter(sink, 1 << 20)  # type: ignore[arg-type]
+                writer = io.BufferedWriter(sink, 1 << 20)
                 replay_lines(iter_lines(f), writer.write, Replayer(Rules()))
                 writer.flush()
 

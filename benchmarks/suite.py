@@ -9,6 +9,7 @@ an offset are acknowledged before it is committed).
 from __future__ import annotations
 
 import asyncio
+import math
 import multiprocessing
 import os
 import platform
@@ -166,19 +167,25 @@ def _drain(harness: Harness, lines: list[bytes], group: str) -> float:
 
 
 def _cpu_jiffies() -> tuple[int, int]:
-    """(busy, total) CPU time of the whole machine so far, from /proc/stat."""
-    fields = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    """(busy, total) CPU time of the whole machine so far, from /proc/stat
+    ((0, 0) where there is none, as on macOS)."""
+    try:
+        first = Path("/proc/stat").read_text().split("\n", 1)[0]
+    except OSError:
+        return 0, 0
+    fields = [int(x) for x in first.split()[1:]]
     idle = fields[3] + fields[4]  # idle + iowait
     total = sum(fields[:8])  # guest time is already counted in user
     return total - idle, total
 
 
 def _drain_busy(harness: Harness, lines: list[bytes], group: str) -> tuple[float, float]:
-    """`_drain`, and the fraction of the machine's CPU time that was busy meanwhile."""
+    """`_drain`, and the fraction of the machine's CPU time that was busy
+    meanwhile (NaN where the machine does not say)."""
     busy0, total0 = _cpu_jiffies()
     rate = _drain(harness, lines, group)
     busy1, total1 = _cpu_jiffies()
-    return rate, (busy1 - busy0) / max(total1 - total0, 1)
+    return rate, (busy1 - busy0) / (total1 - total0) if total1 > total0 else math.nan
 
 
 def _check_naive(harness: Harness, worker: Worker) -> None:
@@ -532,7 +539,7 @@ def run_suite(bootstrap: str, sizes: Sizes, say: Callable[[str], None] = print) 
     # also falls a little with two workers' larger fetches, so it can be beaten)
     results.add(
         "scaling_ceiling",
-        1 / max(busy[0], 0.01),
+        1 / max(busy[0], 0.01),  # NaN where the machine does not report its CPU time
         "x",
         "estimated most more workers can gain here: 1 / one worker's busy share",
     )

@@ -551,15 +551,6 @@ def run_suite(bootstrap: str, sizes: Sizes, say: Callable[[str], None] = print) 
         "events/s",
         f"scaling {rates[1] / rates[0]:.2f}x (target >= 1.6x); machine busy {busy[1]:.0%}",
     )
-    # the broker and the producer share the cores: a CPU-bound estimate of
-    # the most any number of workers can gain on this machine (per-event CPU
-    # also falls a little with two workers' larger fetches, so it can be beaten)
-    results.add(
-        "scaling_ceiling",
-        1 / max(busy[0], 0.01),  # NaN where the machine does not report its CPU time
-        "x",
-        "estimated most more workers can gain here: 1 / one worker's busy share",
-    )
     return results
 
 

@@ -33,7 +33,6 @@ def test_the_benchmark_suite_runs_end_to_end_and_reports_every_figure(tmp_path: 
         "bytes_per_account",
         "rocksdb",
         "two_workers_4p",
-        "scaling_ceiling",
         "replay",
     ):
         assert f"│ {figure} " in report, figure

@@ -104,17 +104,15 @@ class _BatchSender:
         key, _ = kafka_io.key_and_type(raw)
         return key, self.choose(key, self.partitions, self.partitions)
 
-    async def add(
-        self, raw: bytes, key: bytes | None, partition: int, timestamp_ms: int | None = None
-    ) -> None:
+    async def add(self, raw: bytes, key: bytes | None, partition: int) -> None:
         """Append one line; ship its partition's batch when full."""
         batch = self.batches.get(partition)
         if batch is None:
             batch = self.batches[partition] = self.producer.create_batch()
-        if batch.append(key=key, value=raw, timestamp=timestamp_ms) is None:
+        if batch.append(key=key, value=raw, timestamp=None) is None:
             await self._ship(partition)
             self.batches[partition] = batch = self.producer.create_batch()
-            batch.append(key=key, value=raw, timestamp=timestamp_ms)
+            batch.append(key=key, value=raw, timestamp=None)
 
     async def flush(self) -> None:
         """Ship every open batch."""

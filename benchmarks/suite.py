@@ -99,13 +99,10 @@ class _BatchSender:
         self.batches: dict[int, Any] = {}
         self.in_flight: dict[int, asyncio.Future[Any]] = {}
 
-    def partition(self, raw: bytes) -> tuple[bytes | None, int]:
-        """The line's key and partition."""
+    async def add(self, raw: bytes) -> None:
+        """Append one line to its partition's batch; ship the batch when full."""
         key, _ = kafka_io.key_and_type(raw)
-        return key, self.choose(key, self.partitions, self.partitions)
-
-    async def add(self, raw: bytes, key: bytes | None, partition: int) -> None:
-        """Append one line; ship its partition's batch when full."""
+        partition = self.choose(key, self.partitions, self.partitions)
         batch = self.batches.get(partition)
         if batch is None:
             batch = self.batches[partition] = self.producer.create_batch()
@@ -114,14 +111,10 @@ class _BatchSender:
             self.batches[partition] = batch = self.producer.create_batch()
             batch.append(key=key, value=raw, timestamp=None)
 
-    async def flush(self) -> None:
-        """Ship every open batch."""
-        for partition in list(self.batches):
-            await self._ship(partition)
-
     async def done(self) -> None:
         """Ship every open batch and wait until the broker has them all."""
-        await self.flush()
+        for partition in list(self.batches):
+            await self._ship(partition)
         await asyncio.gather(*self.in_flight.values())
 
     async def _ship(self, partition: int) -> None:
@@ -132,22 +125,19 @@ class _BatchSender:
         )
 
 
-async def _sender(bootstrap: str, topic: str) -> tuple[Any, _BatchSender]:
-    from aiokafka import AIOKafkaProducer
-
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all")
-    await producer.start()
-    return producer, _BatchSender(producer, topic, sorted(await producer.partitions_for(topic)))
-
-
 def produce(harness: Harness, lines: list[bytes]) -> None:
     """Send follower-change lines as fast as the broker takes them."""
+    from aiokafka import AIOKafkaProducer
+
+    topic = harness.topics.follower_changes
 
     async def send() -> None:
-        producer, sender = await _sender(harness.bootstrap_servers, harness.topics.follower_changes)
+        producer = AIOKafkaProducer(bootstrap_servers=harness.bootstrap_servers, acks="all")
+        await producer.start()
         try:
+            sender = _BatchSender(producer, topic, sorted(await producer.partitions_for(topic)))
             for raw in lines:
-                await sender.add(raw, *sender.partition(raw))
+                await sender.add(raw)
             await sender.done()
         finally:
             await producer.stop()
@@ -262,8 +252,8 @@ def _latency_log(n: int) -> Iterator[dict[str, Any]]:
 def latency(harness: Harness, rate: float, n: int) -> tuple[float, float]:
     """p50 and p99 (ms) from produce to crossing at a steady `rate` events/s.
 
-    Events that cross are timed from the send of their record batch to the
-    crossing's arrival at a consumer. The load and the watch each run in a
+    Events that cross are timed from their produce call (see `_offer_load`) to
+    the crossing's arrival at a consumer. The load and the watch each run in a
     fresh process of their own, sharing neither a GIL nor a heap with each
     other or with the suite (which holds hundreds of thousands of logged
     lines). The first quarter of the log is sent at the same rate but not

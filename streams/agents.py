@@ -155,9 +155,15 @@ async def _batches(stream: Any, limit: int) -> AsyncIterator[list[Any]]:
     event: batches grow with the backlog and a lone event goes at once.
     Events not acked (the caller raised, or the worker stopped mid-batch) are
     not committed, and are read again after a restart.
+
+    Each batch stamps its partitions in Faust's monitor, as the iterator does
+    per event: Faust's consumer logs "Stream has not started processing" for
+    every partition without a stamp once the worker has run for
+    `stream_processing_timeout` (5 minutes) while it has records to read.
     """
     await stream.maybe_start()
     queue = stream.channel.queue
+    inbound = stream.app.monitor.stream_inbound_time
     while True:
         try:
             events = [await queue.get()]
@@ -165,6 +171,9 @@ async def _batches(stream: Any, limit: int) -> AsyncIterator[list[Any]]:
                 events.append(queue.get_nowait())
         except StopAsyncIteration:
             return  # Faust ends a stream by throwing this into its queue
+        now = time.monotonic()
+        for event in events:
+            inbound[event.message.tp] = now
         yield events
 
 

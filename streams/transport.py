@@ -5,9 +5,11 @@ registered through Faust's documented `faust.transports` entry point:
 
 - a configurable fetch wait. Faust builds its worker consumer with
   `fetch_max_wait_ms=1500`. Kafka answers a waiting fetch as soon as data
-  arrives, so that costs nothing there; Tansu holds the fetch for the whole
-  wait, so a caught-up worker sees a new record up to 1.5 s late. The wait
-  comes from `THRESHOLDS_FETCH_MAX_WAIT_MS` (`Settings.fetch_max_wait_ms`).
+  arrives, so that costs nothing there; Tansu answers a fetch that finds no
+  data only when the wait is over (with what arrived meanwhile), so a
+  caught-up worker sees a new record up to 1.5 s late. The wait comes from
+  `THRESHOLDS_FETCH_MAX_WAIT_MS` (`Settings.fetch_max_wait_ms`); the README
+  says why it is not shorter.
 - a fetch loop that hands records off per fetch instead of per record and
   holds input records until a rebalance's seek is done (see
   `Consumer._drain_messages`).

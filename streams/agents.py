@@ -13,7 +13,7 @@ import logging
 import os
 import time
 import weakref
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from functools import partial
 from typing import Any
 
@@ -21,7 +21,7 @@ import faust
 from faust import streams as faust_streams
 from faust.stores import memory as memory_store
 
-from streams import transport
+from streams import batches, transport
 from streams.config import Settings
 from streams.core.rules import Rules
 from streams.live import TICK, Consumed, CrossingProcessor, Outgoing, PolicyProcessor
@@ -141,40 +141,6 @@ def _persisted(app: faust.App, store: Any, sent: asyncio.Future[Any]) -> None:
         app.tables.persist_offset_on_commit(store, written.topic_partition, written.offset)
     else:
         store.set_persisted_offset(written.topic_partition, written.offset)
-
-
-async def _batches(stream: Any, limit: int) -> AsyncIterator[list[Any]]:
-    """The events waiting in the stream's channel, at most `limit`, as soon as
-    there is one; the caller acks them (`_acker`) once they are handled.
-
-    Faust's `take_events` moves every event through the stream's iterator, a
-    background drainer and a buffer processor, each awaiting per event (~40 µs
-    an event here, more than the crossing rule's whole batch work). This reads
-    the same channel queue the iterator reads, through public API
-    (`Channel.queue`, `Stream.ack`), and waits for nothing but the first
-    event: batches grow with the backlog and a lone event goes at once.
-    Events not acked (the caller raised, or the worker stopped mid-batch) are
-    not committed, and are read again after a restart.
-
-    Each batch stamps its partitions in Faust's monitor, as the iterator does
-    per event: Faust's consumer logs "Stream has not started processing" for
-    every partition without a stamp once the worker has run for
-    `stream_processing_timeout` (5 minutes) while it has records to read.
-    """
-    await stream.maybe_start()
-    queue = stream.channel.queue
-    inbound = stream.app.monitor.stream_inbound_time
-    while True:
-        try:
-            events = [await queue.get()]
-            while len(events) < limit and not queue.empty():
-                events.append(queue.get_nowait())
-        except StopAsyncIteration:
-            return  # Faust ends a stream by throwing this into its queue
-        now = time.monotonic()
-        for event in events:
-            inbound[event.message.tp] = now
-        yield events
 
 
 def _acker(stream: Any) -> Callable[[Sequence[Any]], Awaitable[None]]:
@@ -301,7 +267,7 @@ def register(app: faust.App, settings: Settings, rules: Rules) -> None:
         producer = await app.maybe_start_producer()
         persist = partial(_write, app, producer, account_state)
         async with flight.running(persist, _acker(stream)):
-            async for events in _batches(stream, batch):
+            async for events in batches.from_stream(stream, batch):
                 guard.check(events)
                 out, writes = crossing.process(_consumed(events))
                 await flight.submit(events, await _send(producer, out), writes)
@@ -310,7 +276,7 @@ def register(app: faust.App, settings: Settings, rules: Rules) -> None:
     async def verification_policy(stream: Any) -> None:
         producer = await app.maybe_start_producer()
         ack = _acker(stream)
-        async for events in _batches(stream, batch):
+        async for events in batches.from_stream(stream, batch):
             guard.check(events)
             out, writes, ticks = policy.process(_consumed(events), wall_clock_us())
             await _send_all(producer, out)

@@ -7,7 +7,7 @@ import asyncio
 import faust
 from faust.types import TP, Message
 
-from streams import agents
+from streams import batches
 
 
 def test_a_batch_stamps_its_partitions_for_fausts_stalled_stream_check() -> None:
@@ -21,7 +21,7 @@ def test_a_batch_stamps_its_partitions_for_fausts_stalled_stream_check() -> None
         for partition, offset in ((3, 7), (3, 8), (5, 2)):
             message = Message("changes", partition, offset, 0.0, 0, {}, b"k", b"v", None)
             await stream.channel.queue.put(app.conf.Event(app, b"k", b"v", {}, message))
-        batch = await anext(agents._batches(stream, 10))
+        batch = await anext(batches.from_stream(stream, 10))
         return len(batch), dict(app.monitor.stream_inbound_time)
 
     size, inbound = asyncio.run(first_batch())

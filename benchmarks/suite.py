@@ -125,10 +125,13 @@ class _BatchSender:
         )
 
 
-def produce(harness: Harness, lines: list[bytes], batch_bytes: int = 16_384) -> None:
+BATCH_BYTES = 16_384
+"""The record batch size `produce` uses unless told otherwise: the Kafka producers' default."""
+
+
+def produce(harness: Harness, lines: list[bytes], batch_bytes: int = BATCH_BYTES) -> None:
     """Send follower-change lines as fast as the broker takes them, in record
-    batches of up to `batch_bytes` (the Kafka producers' default 16 KB unless
-    told otherwise)."""
+    batches of up to `batch_bytes`."""
     from aiokafka import AIOKafkaProducer
 
     topic = harness.topics.follower_changes
@@ -152,7 +155,9 @@ def produce(harness: Harness, lines: list[bytes], batch_bytes: int = 16_384) -> 
     asyncio.run(send())
 
 
-def _drain(harness: Harness, lines: list[bytes], group: str, batch_bytes: int = 16_384) -> float:
+def _drain(
+    harness: Harness, lines: list[bytes], group: str, batch_bytes: int = BATCH_BYTES
+) -> float:
     """Produce `lines` (see `produce`), wait for `group` to commit them all;
     return events/s."""
     topics = [harness.topics.follower_changes]

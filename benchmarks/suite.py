@@ -1,9 +1,10 @@
 """The live benchmark suite on one broker, in one run, with ratios against its anchors.
 
 Every throughput figure is measured the same way: workers ready on an empty
-input, then the log produced as fast as kafka-python can, and the clock
-stopped when the group has committed the last input offset (the outputs of
-an offset are acknowledged before it is committed).
+input, the log's record batches built, then the clock started as the first
+batch is sent (as fast as the broker takes them) and stopped when the group
+has committed the last input offset (the outputs of an offset are
+acknowledged before it is committed).
 """
 
 from __future__ import annotations
@@ -20,11 +21,11 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import msgspec
 import orjson
@@ -81,62 +82,65 @@ def _rss_mb(pid: int) -> float:
     return kb / 1024
 
 
-class _BatchSender:
-    """Records keyed as `thresholds produce` does, sent in record batches built
-    directly with aiokafka's batch API, one batch in flight per partition (which
-    keeps each partition in order).
+def _batches(producer: Any, lines: Iterable[bytes], partitions: list[int]) -> dict[int, list[Any]]:
+    """`lines` keyed and partitioned as `thresholds produce` does, in record
+    batches built with aiokafka's batch API, in order per partition.
 
-    kafka-python's per-record path runs at ~13,000 records/s here, and
-    aiokafka's `send` costs ~25 µs a record: on two shared cores, the producer
-    would take the CPU the worker is measured on.
+    Built before the clock starts: kafka-python's per-record path runs at
+    ~13,000 records/s here, aiokafka's `send` costs ~25 µs a record, and even
+    keying, partitioning (murmur2 in Python) and appending cost the suite
+    8-12 µs an event, all on the two cores the workers are measured on.
     """
+    from aiokafka.partitioner import DefaultPartitioner
 
-    def __init__(self, producer: Any, topic: str, partitions: list[int]) -> None:
-        from aiokafka.partitioner import DefaultPartitioner
-
-        self.producer, self.topic, self.partitions = producer, topic, partitions
-        self.choose = DefaultPartitioner()
-        self.batches: dict[int, Any] = {}
-        self.in_flight: dict[int, asyncio.Future[Any]] = {}
-
-    async def add(self, raw: bytes) -> None:
-        """Append one line to its partition's batch; ship the batch when full."""
+    choose = DefaultPartitioner()
+    built: dict[int, list[Any]] = {p: [] for p in partitions}
+    open_: dict[int, Any] = {}
+    for raw in lines:
         key, _ = kafka_io.key_and_type(raw)
-        partition = self.choose(key, self.partitions, self.partitions)
-        batch = self.batches.get(partition)
-        if batch is None:
-            batch = self.batches[partition] = self.producer.create_batch()
-        if batch.append(key=key, value=raw, timestamp=None) is None:
-            await self._ship(partition)
-            self.batches[partition] = batch = self.producer.create_batch()
+        partition = choose(key, partitions, partitions)
+        batch = open_.get(partition)
+        if batch is None or batch.append(key=key, value=raw, timestamp=None) is None:
+            if batch is not None:
+                built[partition].append(batch)
+            batch = open_[partition] = producer.create_batch()
             batch.append(key=key, value=raw, timestamp=None)
+    for partition, batch in open_.items():
+        built[partition].append(batch)
+    return built
 
-    async def done(self) -> None:
-        """Ship every open batch and wait until the broker has them all."""
-        for partition in list(self.batches):
-            await self._ship(partition)
-        await asyncio.gather(*self.in_flight.values())
 
-    async def _ship(self, partition: int) -> None:
-        if partition in self.in_flight:
-            await self.in_flight[partition]
-        self.in_flight[partition] = await self.producer.send_batch(
-            self.batches.pop(partition), self.topic, partition=partition
-        )
+async def _ship(producer: Any, topic: str, built: dict[int, list[Any]]) -> None:
+    """Send the batches, one in flight per partition (which keeps each
+    partition in order), and wait until the broker has them all."""
 
+    async def one_partition(partition: int, batches: list[Any]) -> None:
+        for batch in batches:
+            await (await producer.send_batch(batch, topic, partition=partition))
+
+    await asyncio.gather(*(one_partition(p, b) for p, b in built.items()))
+
+
+_T = TypeVar("_T")
 
 BATCH_BYTES = 16_384
-"""The record batch size `produce` uses unless told otherwise: the Kafka producers' default."""
+"""The record batch size of the drains unless told otherwise: the Kafka producers' default."""
 
 
-def produce(harness: Harness, lines: list[bytes], batch_bytes: int = BATCH_BYTES) -> None:
+def produce(
+    harness: Harness,
+    lines: Iterable[bytes],
+    batch_bytes: int,
+    on_start: Callable[[], _T],
+) -> _T:
     """Send follower-change lines as fast as the broker takes them, in record
-    batches of up to `batch_bytes`."""
+    batches of up to `batch_bytes` built beforehand; return what `on_start`
+    returned, called as the first batch is sent."""
     from aiokafka import AIOKafkaProducer
 
     topic = harness.topics.follower_changes
 
-    async def send() -> None:
+    async def send() -> _T:
         producer = AIOKafkaProducer(
             bootstrap_servers=harness.bootstrap_servers,
             acks="all",
@@ -145,26 +149,42 @@ def produce(harness: Harness, lines: list[bytes], batch_bytes: int = BATCH_BYTES
         )
         await producer.start()
         try:
-            sender = _BatchSender(producer, topic, sorted(await producer.partitions_for(topic)))
-            for raw in lines:
-                await sender.add(raw)
-            await sender.done()
+            partitions = sorted(await producer.partitions_for(topic))
+            built = _batches(producer, lines, partitions)
+            start = on_start()
+            await _ship(producer, topic, built)
+            return start
         finally:
             await producer.stop()
 
-    asyncio.run(send())
+    return asyncio.run(send())
 
 
 def _drain(
-    harness: Harness, lines: list[bytes], group: str, batch_bytes: int = BATCH_BYTES
+    harness: Harness,
+    lines: Iterable[bytes],
+    group: str,
+    batch_bytes: int = BATCH_BYTES,
+    on_start: Callable[[], object] = lambda: None,
 ) -> float:
     """Produce `lines` (see `produce`), wait for `group` to commit them all;
-    return events/s."""
+    return events/s from the first batch sent (when `on_start` is called)."""
     topics = [harness.topics.follower_changes]
-    start = time.perf_counter()
-    produce(harness, lines, batch_bytes)
+    events = 0
+
+    def counted() -> Iterator[bytes]:
+        nonlocal events
+        for raw in lines:
+            events += 1
+            yield raw
+
+    def started() -> float:
+        on_start()
+        return time.perf_counter()
+
+    start = produce(harness, counted(), batch_bytes, started)
     kafka_io.wait_committed(harness.settings, group, topics, timeout=3600)
-    return len(lines) / (time.perf_counter() - start)
+    return events / (time.perf_counter() - start)
 
 
 def _cpu_jiffies() -> tuple[int, int]:
@@ -182,10 +202,11 @@ def _cpu_jiffies() -> tuple[int, int]:
 
 def _drain_busy(harness: Harness, lines: list[bytes], group: str) -> tuple[float, float]:
     """`_drain`, and the fraction of the machine's CPU time that was busy
-    meanwhile (NaN where the machine does not say)."""
-    busy0, total0 = _cpu_jiffies()
-    rate = _drain(harness, lines, group)
+    while the clock ran (NaN where the machine does not say)."""
+    at_start: list[tuple[int, int]] = []
+    rate = _drain(harness, lines, group, on_start=lambda: at_start.append(_cpu_jiffies()))
     busy1, total1 = _cpu_jiffies()
+    (busy0, total0) = at_start[0]
     return rate, (busy1 - busy0) / (total1 - total0) if total1 > total0 else math.nan
 
 
@@ -224,7 +245,7 @@ def floor(harness: Harness, lines: list[bytes]) -> float:
     from aiokafka import AIOKafkaConsumer, TopicPartition
 
     t = harness.topics
-    produce(harness, lines)
+    produce(harness, lines, BATCH_BYTES, lambda: None)
 
     async def consume() -> float:
         consumer = AIOKafkaConsumer(

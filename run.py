@@ -3,9 +3,10 @@
 
     python3 run.py demo     start the embedded broker and workers, replay the sample, show events
     python3 run.py test     lint, type-check and run every test (what CI runs)
-    python3 run.py bench    the full benchmark suite (not in CI)
+    python3 run.py bench    the full benchmark suite, Quix Streams side by side (not in CI)
 
-Each makes `.venv` on first use (and again when pyproject.toml changes).
+Each makes `.venv` on first use (and again when pyproject.toml changes);
+`bench` also makes `.venv-quix`.
 """
 
 from __future__ import annotations
@@ -42,6 +43,25 @@ def ensure_venv() -> None:
     STAMP.write_text(digest)
 
 
+QUIX_VENV = ROOT / ".venv-quix"
+QUIX_PINS = ["quixstreams==3.28.1", "msgspec==0.22.0"]
+"""Quix Streams for the benchmark's side-by-side row, in an environment of its
+own: it pins confluent-kafka and pydantic below this project's pins."""
+
+
+def ensure_quix_venv() -> str:
+    """Create `.venv-quix` once; return its Python."""
+    python = QUIX_VENV / "bin" / "python"
+    stamp = QUIX_VENV / ".installed"
+    if not stamp.exists() or stamp.read_text() != " ".join(QUIX_PINS):
+        print("installing Quix Streams into .venv-quix (first bench only) ...", flush=True)
+        venv.EnvBuilder(with_pip=True).create(QUIX_VENV)
+        pip = [str(python), "-m", "pip", "install", "--disable-pip-version-check", "-q"]
+        subprocess.run([*pip, *QUIX_PINS], check=True)
+        stamp.write_text(" ".join(QUIX_PINS))
+    return str(python)
+
+
 def _run(*cmd: str) -> None:
     print("$", " ".join(cmd), flush=True)
     result = subprocess.run(cmd, cwd=ROOT, check=False)
@@ -50,7 +70,9 @@ def _run(*cmd: str) -> None:
 
 
 def test(extra: list[str]) -> None:
-    """Lint, type-check and run the whole test suite."""
+    """Lint, type-check and run the whole test suite (the tiny benchmark run
+    includes the Quix Streams row)."""
+    os.environ["THRESHOLDS_QUIX_PYTHON"] = ensure_quix_venv()
     _run(str(BIN / "ruff"), "check", ".")
     _run(str(BIN / "ruff"), "format", "--check", ".")
     _run(str(BIN / "mypy"))
@@ -71,7 +93,7 @@ def main(argv: list[str]) -> None:
     elif command == "demo":
         _run(str(BIN / "thresholds"), "demo", *extra)
     else:
-        _run(_python(), "-m", "benchmarks", *extra)
+        _run(_python(), "-m", "benchmarks", "--quix", ensure_quix_venv(), *extra)
 
 
 if __name__ == "__main__":

@@ -2,6 +2,7 @@
 
 python -m benchmarks            the standard sizes (minutes), writes benchmarks/RESULTS.md
 python -m benchmarks --tiny     a few thousand events: proves the code runs (tests use it)
+python -m benchmarks --quix PY  also Quix Streams side by side, run by the interpreter PY
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--tiny", action="store_true", help="a few thousand events")
     parser.add_argument("--rocksdb-accounts", type=int, default=None)
     parser.add_argument("--output", type=Path, default=None, help="where to write the results")
+    parser.add_argument("--quix", default=None, help="a Python with quixstreams: adds its row")
     args = parser.parse_args(argv)
     sizes = TINY if args.tiny else Sizes()
     if args.rocksdb_accounts:
@@ -47,7 +49,9 @@ def main(argv: list[str] | None = None) -> int:
     replay = measure(20_000 if args.tiny else 1_000_000, runs=1 if args.tiny else 3)
     broker = find_broker()
     try:
-        results = run_suite(broker.bootstrap_servers, sizes, say=console.print)
+        results = run_suite(
+            broker.bootstrap_servers, sizes, say=console.print, quix_python=args.quix
+        )
     finally:
         broker.stop()
     results.add("json_loads", replay["json_loads_lines_per_s"], "lines/s", "bare json.loads loop")

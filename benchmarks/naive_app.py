@@ -11,14 +11,10 @@ from typing import Any
 
 import faust
 
-from streams import codec
+from benchmarks.per_event import crossings_of
 from streams.config import Settings
-from streams.core.crossings import AccountState, FollowerCountChanged, step
-from streams.core.rules import Rules
-from streams.timestamps import parse_rfc3339
 
 settings = Settings.from_env()
-rules = Rules()
 app = faust.App(
     f"{settings.app_id}-naive",
     broker=f"kafka://{settings.bootstrap_servers}",
@@ -36,34 +32,14 @@ crossings = app.topic(settings.topics.threshold_crossings, key_type=str, value_s
 states = app.Table("naive-state", default=None, partitions=settings.partitions)
 
 
-def _state(stored: list[Any]) -> AccountState:
-    followers, sequence, occurred_at, offset, above, counts = stored
-    return AccountState(
-        followers, sequence, occurred_at, offset, tuple(above), tuple(map(tuple, counts))
-    )
-
-
 @app.agent(changes)
 async def process(stream: Any) -> None:
     async for key, value in stream.items():
-        try:
-            event = FollowerCountChanged(
-                value["event_id"],
-                value["platform"],
-                value["account_id"],
-                value["followers"],
-                parse_rfc3339(value["occurred_at"]),
-                value.get("sequence"),
-            )
-        except (KeyError, TypeError, ValueError):
-            continue
-        stored = states.get(key)
-        state = None if stored is None else _state(stored)
-        new_state, found, _ = step(state, event, rules.for_platform(event.platform))
+        new_state, found = crossings_of(value, states.get(key))
         if new_state is not None:
-            states[key] = list(new_state)  # Faust's JSON codec stores the table
-        for c in found:
-            await crossings.send(key=key, value=codec.encode_crossing(c))
+            states[key] = new_state  # Faust's JSON codec stores the table
+        for crossing in found:
+            await crossings.send(key=key, value=crossing)
 
 
 if __name__ == "__main__":

@@ -48,13 +48,14 @@ class Sizes:
     rocksdb_accounts: int = 10_000_000
     latency_events: int = 300_000
     long_run_events: int = 1_000_000
+    quix_events: int = 1_000_000
 
 
 _dumps = msgspec.json.Encoder().encode
 """JSON as orjson writes it, in bytes sized to fit: each of orjson's holds a
 ~4 KB buffer, 4 GB of logged lines per million accounts."""
 
-TINY = Sizes(3_000, 300, 1_000, 3_000, 3_000, 2_000, 5_000)
+TINY = Sizes(3_000, 300, 1_000, 3_000, 3_000, 2_000, 5_000, 3_000)
 
 
 @dataclass
@@ -445,6 +446,55 @@ def _bytes_per_account(harness: Harness, worker: Worker, accounts: int) -> float
     return (_rss_mb(worker.worker_pid) - middle) * 1024 * 1024 / accounts
 
 
+def _spawn_quix(harness: Harness, python: str) -> Worker:
+    log = harness.workdir / f"quix-{len(harness.workers)}.log"
+    root = Path(__file__).resolve().parent.parent
+    with log.open("ab") as out:
+        process = subprocess.Popen(
+            [python, "-m", "benchmarks.quix_app"],
+            env={**os.environ, **harness.env, "PYTHONPATH": str(root)},
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    worker = Worker(process, log)
+    harness.workers.append(worker)
+    return worker
+
+
+def quix(bootstrap: str, python: str, lines: list[bytes]) -> tuple[float, float, bool]:
+    """Ours and Quix Streams (`benchmarks/quix_app.py` run by `python`, an
+    interpreter with quixstreams), one worker each on topics of their own, on
+    the same log: (ours events/s, Quix events/s, whether both emitted the same
+    number of crossings)."""
+    h = Harness(bootstrap)
+    h.create_topics()
+    h.start_worker()
+    try:
+        ours = _drain(h, lines, h.settings.app_id)
+        ours_out = len(h.read(h.topics.threshold_crossings))
+    finally:
+        h.stop()
+    h = Harness(bootstrap)
+    h.create_topics()
+    group = f"{h.settings.app_id}-quix"
+    try:
+        worker = _spawn_quix(h, python)
+        # one event, not timed: the clock starts once Quix has joined its group
+        first = _dumps(follower_change("quix-warm-up", 1, "2023-11-01T00:00:00Z"))
+        produce(h, [first], BATCH_BYTES, lambda: None)
+        try:
+            kafka_io.wait_committed(h.settings, group, [h.topics.follower_changes], timeout=120)
+        except TimeoutError:
+            tail = worker.log.read_text(errors="replace")[-2000:]
+            raise RuntimeError(f"Quix Streams did not start: {tail}") from None
+        rate = _drain(h, lines, group)
+        same = len(h.read(h.topics.threshold_crossings)) == ours_out
+    finally:
+        h.stop()
+    return ours, rate, same
+
+
 def rocksdb(
     bootstrap: str, accounts: int, say: Callable[[str], None] = print
 ) -> tuple[float, int, float]:
@@ -471,8 +521,14 @@ def rocksdb(
         h.stop()
 
 
-def run_suite(bootstrap: str, sizes: Sizes, say: Callable[[str], None] = print) -> Results:
-    """Run every measurement; return the figures."""
+def run_suite(
+    bootstrap: str,
+    sizes: Sizes,
+    say: Callable[[str], None] = print,
+    quix_python: str | None = None,
+) -> Results:
+    """Run every measurement (Quix Streams side by side when `quix_python`
+    names an interpreter that has it); return the figures."""
     results = Results()
     lines = _lines(sizes.events, sizes.accounts, seed=1)
 
@@ -593,6 +649,18 @@ def run_suite(bootstrap: str, sizes: Sizes, say: Callable[[str], None] = print) 
         "events/s",
         f"scaling {rates[1] / rates[0]:.2f}x (target >= 1.6x); machine busy {busy[1]:.0%}",
     )
+    if quix_python:
+        say("side by side: Quix Streams and ours, one worker each, on the same log")
+        log = _lines(sizes.quix_events, max(300, sizes.quix_events // 10), seed=4)
+        ours_rate, quix_rate, same = quix(bootstrap, quix_python, log)
+        results.add("ours_same_log", ours_rate, "events/s", f"{len(log):,} events, fresh topics")
+        results.add(
+            "quix",
+            quix_rate,
+            "events/s",
+            f"Quix Streams, its defaults; ours / quix {ours_rate / quix_rate:.1f}x; "
+            f"same crossings: {'yes' if same else 'NO'}",
+        )
     return results
 
 

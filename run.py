@@ -6,7 +6,8 @@
     python3 run.py bench    the full benchmark suite, Quix Streams side by side (not in CI)
 
 Each makes `.venv` on first use (and again when pyproject.toml changes);
-`bench` also makes `.venv-quix`.
+`test` and `bench` also make `.venv-quix`, Quix Streams for the benchmark's
+side-by-side row.
 """
 
 from __future__ import annotations
@@ -54,7 +55,7 @@ def ensure_quix_venv() -> str:
     python = QUIX_VENV / "bin" / "python"
     stamp = QUIX_VENV / ".installed"
     if not stamp.exists() or stamp.read_text() != " ".join(QUIX_PINS):
-        print("installing Quix Streams into .venv-quix (first bench only) ...", flush=True)
+        print("installing Quix Streams into .venv-quix (first run only) ...", flush=True)
         venv.EnvBuilder(with_pip=True).create(QUIX_VENV)
         pip = [str(python), "-m", "pip", "install", "--disable-pip-version-check", "-q"]
         subprocess.run([*pip, *QUIX_PINS], check=True)

@@ -7,7 +7,8 @@ Runs in an environment of its own (`python3 run.py bench` makes `.venv-quix`):
 quixstreams 3.28 pins confluent-kafka and pydantic below this project's pins.
 
     KAFKA_BOOTSTRAP_SERVERS=... THRESHOLDS_APP_ID=... THRESHOLDS_DATA_DIR=... \
-    TOPIC_FOLLOWER_CHANGES=... TOPIC_THRESHOLD_CROSSINGS=... python quix_app.py
+    TOPIC_FOLLOWER_CHANGES=... TOPIC_THRESHOLD_CROSSINGS=... \
+    PYTHONPATH=<this repository> .venv-quix/bin/python -m benchmarks.quix_app
 """
 
 from __future__ import annotations

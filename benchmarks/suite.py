@@ -25,7 +25,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import msgspec
 import orjson
@@ -83,9 +83,12 @@ def _rss_mb(pid: int) -> float:
     return kb / 1024
 
 
-def _batches(producer: Any, lines: Iterable[bytes], partitions: list[int]) -> dict[int, list[Any]]:
+def _batches(
+    producer: Any, lines: Iterable[bytes], partitions: list[int]
+) -> tuple[dict[int, list[Any]], int]:
     """`lines` keyed and partitioned as `thresholds produce` does, in record
-    batches built with aiokafka's batch API, in order per partition.
+    batches built with aiokafka's batch API, in order per partition; and how
+    many lines there were.
 
     Built before the clock starts: kafka-python's per-record path runs at
     ~13,000 records/s here, aiokafka's `send` costs ~25 µs a record, and even
@@ -97,7 +100,9 @@ def _batches(producer: Any, lines: Iterable[bytes], partitions: list[int]) -> di
     choose = DefaultPartitioner()
     built: dict[int, list[Any]] = {p: [] for p in partitions}
     open_: dict[int, Any] = {}
+    count = 0
     for raw in lines:
+        count += 1
         key, _ = kafka_io.key_and_type(raw)
         partition = choose(key, partitions, partitions)
         batch = open_.get(partition)
@@ -108,7 +113,7 @@ def _batches(producer: Any, lines: Iterable[bytes], partitions: list[int]) -> di
             batch.append(key=key, value=raw, timestamp=None)
     for partition, batch in open_.items():
         built[partition].append(batch)
-    return built
+    return built, count
 
 
 async def _ship(producer: Any, topic: str, built: dict[int, list[Any]]) -> None:
@@ -122,8 +127,6 @@ async def _ship(producer: Any, topic: str, built: dict[int, list[Any]]) -> None:
     await asyncio.gather(*(one_partition(p, b) for p, b in built.items()))
 
 
-_T = TypeVar("_T")
-
 BATCH_BYTES = 16_384
 """The record batch size of the drains unless told otherwise: the Kafka producers' default."""
 
@@ -131,17 +134,18 @@ BATCH_BYTES = 16_384
 def produce(
     harness: Harness,
     lines: Iterable[bytes],
-    batch_bytes: int,
-    on_start: Callable[[], _T],
-) -> _T:
+    batch_bytes: int = BATCH_BYTES,
+    on_start: Callable[[], object] = lambda: None,
+) -> tuple[int, float]:
     """Send follower-change lines as fast as the broker takes them, in record
-    batches of up to `batch_bytes` built beforehand; return what `on_start`
-    returned, called as the first batch is sent."""
+    batches of up to `batch_bytes` built beforehand; `on_start` is called as
+    the first batch is sent. Return how many lines were sent and the
+    `time.perf_counter()` of that first send."""
     from aiokafka import AIOKafkaProducer
 
     topic = harness.topics.follower_changes
 
-    async def send() -> _T:
+    async def send() -> tuple[int, float]:
         producer = AIOKafkaProducer(
             bootstrap_servers=harness.bootstrap_servers,
             acks="all",
@@ -151,10 +155,11 @@ def produce(
         await producer.start()
         try:
             partitions = sorted(await producer.partitions_for(topic))
-            built = _batches(producer, lines, partitions)
-            start = on_start()
+            built, count = _batches(producer, lines, partitions)
+            on_start()
+            start = time.perf_counter()
             await _ship(producer, topic, built)
-            return start
+            return count, start
         finally:
             await producer.stop()
 
@@ -171,19 +176,7 @@ def _drain(
     """Produce `lines` (see `produce`), wait for `group` to commit them all;
     return events/s from the first batch sent (when `on_start` is called)."""
     topics = [harness.topics.follower_changes]
-    events = 0
-
-    def counted() -> Iterator[bytes]:
-        nonlocal events
-        for raw in lines:
-            events += 1
-            yield raw
-
-    def started() -> float:
-        on_start()
-        return time.perf_counter()
-
-    start = produce(harness, counted(), batch_bytes, started)
+    events, start = produce(harness, lines, batch_bytes, on_start)
     kafka_io.wait_committed(harness.settings, group, topics, timeout=3600)
     return events / (time.perf_counter() - start)
 
@@ -221,21 +214,30 @@ def _check_naive(harness: Harness, worker: Worker) -> None:
         )
 
 
-def _spawn_naive(harness: Harness) -> Worker:
-    log = harness.workdir / f"naive-{len(harness.workers)}.log"
+def _spawn(harness: Harness, name: str, argv: list[str], **env: str) -> Worker:
+    """Start a baseline's worker process on the harness's topics, logging to
+    `<name>-N.log` in its workdir; the harness kills it on `stop`."""
+    log = harness.workdir / f"{name}-{len(harness.workers)}.log"
     with log.open("ab") as out:
         process = subprocess.Popen(
-            [sys.executable, "-m", "benchmarks.naive_app", "worker", "-l", "info"],
-            env={**os.environ, **harness.env},
+            argv,
+            env={**os.environ, **harness.env, **env},
             stdout=out,
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
     worker = Worker(process, log)
     harness.workers.append(worker)
+    return worker
+
+
+def _spawn_naive(harness: Harness) -> Worker:
+    worker = _spawn(
+        harness, "naive", [sys.executable, "-m", "benchmarks.naive_app", "worker", "-l", "info"]
+    )
     from streams.live_cli import wait_ready
 
-    wait_ready(log, process, 120)
+    wait_ready(worker.log, worker.process, 120)
     return worker
 
 
@@ -246,7 +248,7 @@ def floor(harness: Harness, lines: list[bytes]) -> float:
     from aiokafka import AIOKafkaConsumer, TopicPartition
 
     t = harness.topics
-    produce(harness, lines, BATCH_BYTES, lambda: None)
+    produce(harness, lines)
 
     async def consume() -> float:
         consumer = AIOKafkaConsumer(
@@ -446,22 +448,6 @@ def _bytes_per_account(harness: Harness, worker: Worker, accounts: int) -> float
     return (_rss_mb(worker.worker_pid) - middle) * 1024 * 1024 / accounts
 
 
-def _spawn_quix(harness: Harness, python: str) -> Worker:
-    log = harness.workdir / f"quix-{len(harness.workers)}.log"
-    root = Path(__file__).resolve().parent.parent
-    with log.open("ab") as out:
-        process = subprocess.Popen(
-            [python, "-m", "benchmarks.quix_app"],
-            env={**os.environ, **harness.env, "PYTHONPATH": str(root)},
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    worker = Worker(process, log)
-    harness.workers.append(worker)
-    return worker
-
-
 def quix(bootstrap: str, python: str, lines: list[bytes]) -> tuple[float, float, bool]:
     """Ours and Quix Streams (`benchmarks/quix_app.py` run by `python`, an
     interpreter with quixstreams), one worker each on topics of their own, on
@@ -479,10 +465,11 @@ def quix(bootstrap: str, python: str, lines: list[bytes]) -> tuple[float, float,
     h.create_topics()
     group = f"{h.settings.app_id}-quix"
     try:
-        worker = _spawn_quix(h, python)
+        root = Path(__file__).resolve().parent.parent
+        worker = _spawn(h, "quix", [python, "-m", "benchmarks.quix_app"], PYTHONPATH=str(root))
         # one event, not timed: the clock starts once Quix has joined its group
         first = _dumps(follower_change("quix-warm-up", 1, "2023-11-01T00:00:00Z"))
-        produce(h, [first], BATCH_BYTES, lambda: None)
+        produce(h, [first])
         try:
             kafka_io.wait_committed(h.settings, group, [h.topics.follower_changes], timeout=120)
         except TimeoutError:

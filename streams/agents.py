@@ -26,7 +26,7 @@ from streams.config import Settings
 from streams.core.rules import Rules
 from streams.live import TICK, Consumed, CrossingProcessor, Outgoing, PolicyProcessor
 from streams.pipeline import InFlight
-from streams.watchdog import RESTART_EXIT_CODE
+from streams.watchdog import RESTART_EXIT_CODE, fail_fast
 
 __all__ = ["register"]
 
@@ -264,26 +264,33 @@ def register(app: faust.App, settings: Settings, rules: Rules) -> None:
     async def crossings(stream: Any) -> None:
         # the producer, or with exactly_once the transaction manager, as Faust's
         # own topic sends use it
-        producer = await app.maybe_start_producer()
-        persist = partial(_write, app, producer, account_state)
-        async with flight.running(persist, _acker(stream)):
-            async for events in batches.from_stream(stream, batch):
-                guard.check(events)
-                out, writes = crossing.process(_consumed(events))
-                await flight.submit(events, await _send(producer, out), writes)
+        try:
+            producer = await app.maybe_start_producer()
+            persist = partial(_write, app, producer, account_state)
+            died = partial(fail_fast, "the crossings writer")
+            async with flight.running(persist, _acker(stream), died):
+                async for events in batches.from_stream(stream, batch):
+                    guard.check(events)
+                    out, writes = crossing.process(_consumed(events))
+                    await flight.submit(events, await _send(producer, out), writes)
+        except Exception as exc:  # every input is decoded totally: this is not one
+            fail_fast("agent crossings", exc)
 
     @app.agent(policy_inputs, name="policy")
     async def verification_policy(stream: Any) -> None:
-        producer = await app.maybe_start_producer()
-        ack = _acker(stream)
-        async for events in batches.from_stream(stream, batch):
-            guard.check(events)
-            out, writes, ticks = policy.process(_consumed(events), wall_clock_us())
-            await _send_all(producer, out)
-            clock_writes = {str(p).encode(): (p, str(t).encode()) for p, t in ticks.items()}
-            await _write(app, producer, policy_clock, clock_writes, events)
-            await _write(app, producer, policy_state, writes, events)
-            await ack(events)
+        try:
+            producer = await app.maybe_start_producer()
+            ack = _acker(stream)
+            async for events in batches.from_stream(stream, batch):
+                guard.check(events)
+                out, writes, ticks = policy.process(_consumed(events), wall_clock_us())
+                await _send_all(producer, out)
+                clock_writes = {str(p).encode(): (p, str(t).encode()) for p, t in ticks.items()}
+                await _write(app, producer, policy_clock, clock_writes, events)
+                await _write(app, producer, policy_state, writes, events)
+                await ack(events)
+        except Exception as exc:  # every input is decoded totally: this is not one
+            fail_fast("agent policy", exc)
 
     @app.timer(interval=1.0, on_leader=True)
     async def tick() -> None:

@@ -32,6 +32,7 @@ from streams.timestamps import format_utc, parse_rfc3339
 __all__ = [
     "FOLLOWER_COUNT_CHANGED",
     "SCHEMA_VERSION",
+    "THRESHOLD_CROSSED",
     "VERIFICATION_RESULT",
     "Rejected",
     "dead_letter",
@@ -39,12 +40,14 @@ __all__ = [
     "decode_follower_change",
     "decode_follower_change_fast",
     "decode_policy_state",
+    "decode_threshold_crossed",
     "decode_verification_result",
     "dumps",
     "encode_account_state",
     "encode_crossing",
     "encode_policy_output",
     "encode_policy_state",
+    "one_line",
     "parse_json",
     "record_key",
     "record_type",
@@ -53,6 +56,7 @@ __all__ = [
 SCHEMA_VERSION = 1
 FOLLOWER_COUNT_CHANGED = "FollowerCountChanged"
 VERIFICATION_RESULT = "VerificationResult"
+THRESHOLD_CROSSED = "ThresholdCrossed"
 MAX_FOLLOWERS = 10**12
 _PLATFORM = re.compile(r"[a-z0-9][a-z0-9_-]{0,31}")
 _RESULT_FIELDS = frozenset(
@@ -114,7 +118,9 @@ def decode_follower_change_fast(raw: bytes) -> FollowerCountChanged | None:
     """
     try:
         w = _decode_wire_change(raw)
-    except (msgspec.ValidationError, msgspec.DecodeError):
+    except (msgspec.ValidationError, msgspec.DecodeError, UnicodeDecodeError):
+        # msgspec raises UnicodeDecodeError for invalid UTF-8 inside a string;
+        # the full decoder turns it into an `invalid_encoding` dead letter
         return None
     account_id = w.account_id
     if w.platform not in _valid_platforms or not account_id.isprintable() or " " in account_id:
@@ -178,11 +184,26 @@ def parse_json(raw: bytes | str) -> Any:
     try:
         return orjson.loads(raw)
     except orjson.JSONDecodeError as exc:
+        if isinstance(raw, bytes) and not _is_utf8(raw):
+            raise Rejected("invalid_encoding", "the value is not valid UTF-8") from None
         raise Rejected("invalid_json", f"not valid JSON: {exc}") from None
 
 
+def _is_utf8(data: bytes) -> bool:
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
 def _exact(raw: bytes | str) -> Any:
-    return json.loads(raw, parse_constant=_reject_constant)
+    # only ever called on a value orjson accepted, but Python's parser has
+    # limits of its own (nesting depth, 4,300-digit integers)
+    try:
+        return json.loads(raw, parse_constant=_reject_constant)
+    except (ValueError, RecursionError) as exc:
+        raise Rejected("invalid_json", f"not valid JSON: {exc}") from None
 
 
 def record_type(obj: Any) -> str | None:
@@ -261,8 +282,10 @@ def _optional_int(obj: dict[str, Any], name: str, exact: bool) -> int | None:
 
 
 def _check_key(key: bytes | None, platform: str, account_id: str) -> None:
-    expected = f"{platform}:{account_id}".encode()
+    expected = record_key(platform, account_id).encode()
     if key != expected:
+        if key is not None and not _is_utf8(key):
+            raise Rejected("invalid_encoding", "the key is not valid UTF-8")
         shown = "null" if key is None else repr(key.decode("utf-8", "replace"))
         raise Rejected(
             "key_mismatch",
@@ -280,13 +303,7 @@ def _follower_change(
     event_id = _string(obj, "event_id")
     platform = _platform(obj)
     account_id = _account_id(obj)
-    followers = _required(obj, "followers")
-    if type(followers) is not int:
-        if type(followers) is float and not exact:
-            raise _Reparse
-        raise Rejected("invalid_field", "followers: expected an integer")
-    if not 0 <= followers <= MAX_FOLLOWERS:
-        raise Rejected("invalid_field", "followers: must be between 0 and 10^12")
+    followers = _followers(obj, "followers", exact)
     _optional_int(obj, "delta", exact)
     occurred_at = _time(obj, "occurred_at")
     sequence = _optional_int(obj, "sequence", exact)
@@ -339,6 +356,97 @@ def _verification_result(
     if check_key:
         _check_key(key, platform, account_id)
     return VerificationResult(event_id, platform, account_id, status, decided_at)
+
+
+_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-5[0-9a-f]{3}-[0-9a-f]{4}-[0-9a-f]{12}")
+_CROSSING_FIELDS = frozenset(
+    {
+        "type",
+        "schema_version",
+        "event_id",
+        "platform",
+        "account_id",
+        "threshold",
+        "direction",
+        "followers",
+        "previous_followers",
+        "occurred_at",
+        "source_event_id",
+    }
+)
+
+
+def _followers(obj: dict[str, Any], name: str, exact: bool, optional: bool = False) -> Any:
+    value = obj.get(name) if optional else _required(obj, name)
+    if value is None and optional:
+        return None
+    if type(value) is not int:
+        if type(value) is float and not exact:
+            raise _Reparse
+        raise Rejected("invalid_field", f"{name}: expected an integer")
+    if not 0 <= value <= MAX_FOLLOWERS:
+        raise Rejected("invalid_field", f"{name}: must be between 0 and 10^12")
+    return value
+
+
+def _threshold_crossed(
+    obj: dict[str, Any], key: bytes | None, check_key: bool, exact: bool = False
+) -> ThresholdCrossed:
+    kind = obj.get("type")
+    if kind is not None and kind != THRESHOLD_CROSSED:
+        raise Rejected("unknown_type", f"type {kind!r} is not {THRESHOLD_CROSSED}")
+    extra = sorted(set(obj) - _CROSSING_FIELDS)
+    if extra:
+        raise Rejected("unexpected_field", f"fields not allowed: {', '.join(extra)}")
+    _check_version(obj, exact)
+    event_id = _string(obj, "event_id")
+    if _UUID.fullmatch(event_id) is None:
+        raise Rejected("invalid_field", "event_id: expected a version 5 UUID")
+    platform = _platform(obj)
+    account_id = _account_id(obj)
+    threshold = _required(obj, "threshold")
+    if type(threshold) is not int or threshold <= 0:
+        if type(threshold) is float and not exact:
+            raise _Reparse
+        raise Rejected("invalid_field", "threshold: expected a positive integer")
+    direction = _required(obj, "direction")
+    if type(direction) is not str or direction not in ("up", "down"):
+        raise Rejected("invalid_field", "direction: must be 'up' or 'down'")
+    followers = _followers(obj, "followers", exact)
+    _required(obj, "previous_followers")
+    previous = _followers(obj, "previous_followers", exact, optional=True)
+    occurred_at = _time(obj, "occurred_at")
+    source_event_id = _string(obj, "source_event_id")
+    if check_key:
+        _check_key(key, platform, account_id)
+    return ThresholdCrossed(
+        event_id,
+        platform,
+        account_id,
+        threshold,
+        direction,
+        followers,
+        previous,
+        occurred_at,
+        source_event_id,
+    )
+
+
+def decode_threshold_crossed(
+    obj: Any,
+    raw: bytes | str,
+    key: bytes | None = None,
+    *,
+    check_key: bool = False,
+) -> ThresholdCrossed:
+    """Validate a parsed `ThresholdCrossed` (as the policy reads its topic);
+    raise Rejected with the reason."""
+    if type(obj) is not dict:
+        raise Rejected("invalid_json", "expected a JSON object")
+    try:
+        return _threshold_crossed(obj, key, check_key)
+    except _Reparse:
+        return _threshold_crossed(_exact(raw), key, check_key, exact=True)
 
 
 def decode_verification_result(
@@ -446,8 +554,16 @@ def dead_letter(
     if rejected.redact:
         letter["redacted_fields"] = list(rejected.redact)
     letter["reason"] = rejected.reason
-    letter["detail"] = rejected.detail
+    letter["detail"] = one_line(rejected.detail)
     return letter
+
+
+def one_line(text: str) -> str:
+    """`text` with every unprintable character escaped, so it stays one line
+    (a detail may quote a field name or key taken from the record)."""
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
 
 
 # Table values live as long as the account: encode them with msgspec, whose
@@ -462,25 +578,32 @@ _decode_msgpack = msgspec.msgpack.decode
 
 def encode_account_state(s: AccountState) -> bytes:
     """The compact table value of a crossing state: a MessagePack array, ~20-40
-    bytes (JSON took twice that, and one value is kept per tracked account)."""
-    return _encode_msgpack(
-        [
-            s.followers,
-            s.sequence,
-            s.occurred_at,
-            s.offset,
-            s.above,
-            [x for c in s.counts for x in c],
-        ]
-    )
+    bytes (JSON took twice that, and one value is kept per tracked account).
+
+    A `sequence` beyond 64 bits (the contract sets no upper bound) does not fit
+    MessagePack: that state is written as a JSON array instead, read back exactly.
+    """
+    fields = [
+        s.followers,
+        s.sequence,
+        s.occurred_at,
+        s.offset,
+        s.above,
+        [x for c in s.counts for x in c],
+    ]
+    try:
+        return _encode_msgpack(fields)
+    except OverflowError:
+        return json.dumps(fields, separators=(",", ":")).encode()
 
 
 def decode_account_state(data: bytes) -> AccountState:
     """The inverse of `encode_account_state`; also reads the JSON arrays that
     earlier versions wrote, so their changelogs restore after an upgrade."""
     # a JSON array starts with "["; a MessagePack one never does (0x90-0x9f, 0xdc, 0xdd)
-    loads = orjson.loads if data[:1] == b"[" else _decode_msgpack
-    followers, sequence, occurred_at, offset, above, flat = loads(data)
+    # json.loads, not orjson: exact for integers of any size
+    fields = json.loads(data) if data[:1] == b"[" else _decode_msgpack(data)
+    followers, sequence, occurred_at, offset, above, flat = fields
     counts = tuple((flat[i], flat[i + 1], flat[i + 2]) for i in range(0, len(flat), 3))
     return AccountState(followers, sequence, occurred_at, offset, tuple(above), counts)
 

@@ -35,6 +35,7 @@ __all__ = [
     "produce_log",
     "read_all",
     "read_all_values",
+    "send_raw",
     "tail",
     "wait_committed",
 ]
@@ -167,6 +168,22 @@ def produce_log(
     return n
 
 
+def send_raw(
+    settings: Settings, topic: str, records: Iterable[tuple[bytes | None, bytes | None]]
+) -> int:
+    """Send (key, value) records to `topic` exactly as given, in order."""
+    producer = _producer(settings)
+    n = 0
+    try:
+        for key, value in records:
+            producer.send(topic, key=key, value=value)
+            n += 1
+        producer.flush()
+    finally:
+        producer.close()
+    return n
+
+
 def partition_counts(settings: Settings) -> dict[str, int]:
     """Partitions of every existing topic of the product and of its changelogs."""
     consumer = _consumer(settings)
@@ -227,9 +244,20 @@ def _consumer(settings: Settings, fetch_max_wait_ms: int = 100) -> Any:
 
 
 def decoded(msg: Any) -> ConsumedRecord:
-    """A kafka-python message with its JSON value parsed."""
+    """A kafka-python message with its JSON value parsed.
+
+    A value that is not a JSON object (anyone can write to a topic) is shown
+    as `{"type": null, "undecodable": ...}`: readers never stop on it.
+    """
     key = None if msg.key is None else msg.key.decode("utf-8", "replace")
-    return ConsumedRecord(msg.topic, msg.partition, msg.offset, key, codec.parse_json(msg.value))
+    try:
+        value = codec.parse_json(msg.value) if msg.value is not None else None
+    except codec.Rejected:
+        value = None
+    if type(value) is not dict:
+        raw = msg.value or b""
+        value = {"type": None, "undecodable": raw.decode("utf-8", "backslashreplace")}
+    return ConsumedRecord(msg.topic, msg.partition, msg.offset, key, value)
 
 
 def read_all(

@@ -15,7 +15,7 @@ from typing import Any
 from streams import codec
 from streams.codec import Rejected
 from streams.config import Topics
-from streams.core.crossings import AccountState, Outcome, ThresholdCrossed, step
+from streams.core.crossings import AccountState, Outcome, step
 from streams.core.policy import (
     PolicyOutput,
     PolicyState,
@@ -25,7 +25,6 @@ from streams.core.policy import (
     on_result,
 )
 from streams.core.rules import Phase, Rules
-from streams.timestamps import parse_rfc3339
 
 __all__ = [
     "Consumed",
@@ -33,7 +32,6 @@ __all__ = [
     "LiveCounters",
     "Outgoing",
     "PolicyProcessor",
-    "decode_crossing",
 ]
 
 
@@ -143,25 +141,11 @@ class CrossingProcessor:
             return None
 
 
-def decode_crossing(raw: bytes) -> ThresholdCrossed:
-    """A `ThresholdCrossed` read back from its topic; Rejected when it is not one."""
-    obj = codec.parse_json(raw)
-    if type(obj) is not dict or obj.get("type") != "ThresholdCrossed":
-        raise Rejected("unknown_type", "expected a ThresholdCrossed record")
-    try:
-        return ThresholdCrossed(
-            str(obj["event_id"]),
-            str(obj["platform"]),
-            str(obj["account_id"]),
-            int(obj["threshold"]),
-            str(obj["direction"]),
-            int(obj["followers"]),
-            obj["previous_followers"],
-            parse_rfc3339(obj["occurred_at"]),
-            str(obj["source_event_id"]),
-        )
-    except (KeyError, TypeError, ValueError) as exc:
-        raise Rejected("invalid_field", f"not a valid ThresholdCrossed: {exc}") from None
+def _tick_time(value: bytes | None) -> int | None:
+    """The time a tick record carries (UTC microseconds), None when it is not one."""
+    if value is None or not value.isdigit() or len(value) > 20:
+        return None
+    return int(value)
 
 
 TICK = b"tick"
@@ -207,7 +191,9 @@ class PolicyProcessor:
         ticks: dict[int, int] = {}
         for record in records:
             if record.topic == self.topics.policy_ticks:
-                self._tick(record.partition, int(record.value or b"0"), ticks)
+                at = _tick_time(record.value)
+                if at is not None:  # an internal topic: a foreign record is ignored
+                    self._tick(record.partition, at, ticks)
             elif record.topic == self.topics.verification_results:
                 self._result(record)
             else:
@@ -258,13 +244,18 @@ class PolicyProcessor:
         return self.rules.for_platform(platform).phases
 
     def _crossing(self, record: Consumed, now: int) -> None:
+        raw = record.value
+        obj = None
         try:
-            crossing = decode_crossing(record.value or b"")
+            if raw is None:
+                raise Rejected("invalid_json", "the record has no value")
+            obj = codec.parse_json(raw)
+            crossing = codec.decode_threshold_crossed(obj, raw, record.key, check_key=True)
         except Rejected as rejected:
-            self._out.append(_dead_letter(record, rejected))
+            self._out.append(_dead_letter(record, rejected, obj))
             self.counters.dead_letters_total += 1
             return
-        key = record.key or codec.record_key(crossing.platform, crossing.account_id).encode()
+        key: bytes = record.key  # type: ignore[assignment]  # decoded: key matched
         if self._redelivered(key, record, 0):
             return
         state, outputs = on_crossing(

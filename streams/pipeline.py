@@ -23,6 +23,7 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 __all__ = ["InFlight", "Persist", "Writes"]
@@ -82,14 +83,22 @@ class InFlight:
 
     @contextlib.asynccontextmanager
     async def running(
-        self, persist: Persist, ack: Callable[[Sequence[Any]], Awaitable[None]]
+        self,
+        persist: Persist,
+        ack: Callable[[Sequence[Any]], Awaitable[None]],
+        on_failure: Callable[[BaseException], object] | None = None,
     ) -> AsyncIterator[InFlight]:
         """Run the writer for the body; on a normal exit wait until every batch
         is durable and acked. On an error or a cancellation the batches still
-        in flight are dropped unacked, to be processed again after a restart."""
+        in flight are dropped unacked, to be processed again after a restart.
+
+        `on_failure` is called with the writer's error as soon as it fails,
+        even while no new batch arrives to raise it."""
         self.pending.clear()
         self._queue = asyncio.Queue(self._depth)
         writer = self._writer = asyncio.ensure_future(self._run(persist, ack))
+        if on_failure is not None:
+            writer.add_done_callback(partial(_report_failure, on_failure))
         try:
             yield self
             await self._drain(writer)
@@ -133,3 +142,10 @@ class InFlight:
         if writer.done():
             writer.result()  # raises the writer's error
             raise RuntimeError("the in-flight writer stopped")
+
+
+def _report_failure(
+    on_failure: Callable[[BaseException], object], writer: asyncio.Future[None]
+) -> None:
+    if not writer.cancelled() and writer.exception() is not None:
+        on_failure(writer.exception())  # type: ignore[arg-type]  # checked just above

@@ -257,11 +257,6 @@ class Replayer:
             platform, account_id = obj.get("platform"), obj.get("account_id")
             if type(platform) is str and type(account_id) is str:
                 key = f"{platform}:{account_id}"
-        if rejected.reason == "invalid_json":
-            try:
-                raw.decode("utf-8")
-            except UnicodeDecodeError:
-                rejected = Rejected("invalid_encoding", "the line is not valid UTF-8")
         letter = codec.dead_letter(
             topic=topic,
             partition=None,

@@ -2,17 +2,55 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 import threading
 import time
+import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
+from typing import NoReturn
 
-__all__ = ["RESTART_EXIT_CODE", "RecoveryWatch", "start_recovery_watchdog"]
+__all__ = [
+    "FAILURE_EXIT_CODE",
+    "RESTART_EXIT_CODE",
+    "RecoveryWatch",
+    "fail_fast",
+    "start_recovery_watchdog",
+]
 
 RESTART_EXIT_CODE = 75
 """A worker exits with this to be restarted in a fresh process (EX_TEMPFAIL)."""
+
+FAILURE_EXIT_CODE = 70
+"""A worker exits with this when an agent failed for a reason other than its
+input (a bug, a broker that is gone): EX_SOFTWARE."""
+
+
+def fail_fast(what: str, exc: BaseException) -> NoReturn:
+    """Log one ERROR line naming `what` failed and why, then end the process.
+
+    Faust's supervisor would restart a crashed agent in the same process, but
+    the restarted agent no longer reads the partitions the dead one held: the
+    worker stays up, healthy-looking, and processes nothing. A process that
+    exits is restarted by `thresholds worker`'s parent or the orchestrator,
+    and reads again from the committed offsets, losing nothing.
+    """
+    frame = traceback.extract_tb(exc.__traceback__)[-1:] if exc.__traceback__ else []
+    where = f" at {Path(frame[0].filename).name}:{frame[0].lineno}" if frame else ""
+    logging.getLogger("streams").error(
+        "%s failed: %s: %s%s; stopping the worker (exit %d) to be restarted",
+        what,
+        type(exc).__name__,
+        str(exc).splitlines()[0][:300] if str(exc) else "",
+        where,
+        FAILURE_EXIT_CODE,
+    )
+    logging.shutdown()
+    sys.stderr.flush()
+    os._exit(FAILURE_EXIT_CODE)
 
 
 @dataclass

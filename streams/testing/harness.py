@@ -185,6 +185,10 @@ class Harness:
             self.settings, t.follower_changes, t.verification_results, lines
         )
 
+    def send_raw(self, topic: str, records: Iterable[tuple[bytes | None, bytes | None]]) -> int:
+        """Send (key, value) records to `topic` exactly as given (hostile ones too)."""
+        return kafka_io.send_raw(self.settings, topic, records)
+
     def read(self, *topics: str, timeout: float = 30.0) -> list[ConsumedRecord]:
         """Every record on `topics` so far (to the fetch high watermark)."""
         return kafka_io.read_all(self.settings, topics, timeout=timeout)

@@ -11,6 +11,7 @@ from streams.codec import (
     Rejected,
     dead_letter,
     decode_follower_change,
+    decode_follower_change_fast,
     decode_verification_result,
     parse_json,
 )
@@ -119,12 +120,43 @@ def test_unknown_extra_fields_are_ignored() -> None:
     assert decode({**GOOD, "colour": "blue"}).followers == 500_000
 
 
-@pytest.mark.parametrize("raw", [b"not json", b'{"followers": NaN}', b"{", b"\xff\xfe"])
+@pytest.mark.parametrize("raw", [b"not json", b'{"followers": NaN}', b"{", b'"\\ud800"'])
 def test_what_is_not_json_is_invalid_json(raw: bytes) -> None:
     with pytest.raises(Rejected) as info:
         parse_json(raw)
 
     assert info.value.reason == "invalid_json"
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b"\xff\xfe",
+        b'{"event_id": "a\xff", "platform": "weibo"}',
+        b'{"account_id": "\xed\xa0\x80"}',  # a surrogate encoded as bytes
+        b'{"a": "\xc3"}',  # a truncated sequence inside a string
+    ],
+)
+def test_invalid_utf8_anywhere_in_a_value_is_invalid_encoding(raw: bytes) -> None:
+    with pytest.raises(Rejected) as info:
+        parse_json(raw)
+
+    assert info.value.reason == "invalid_encoding"
+
+
+def test_invalid_utf8_in_an_otherwise_valid_event_is_not_taken_by_the_fast_path() -> None:
+    raw = orjson.dumps({**GOOD, "event_id": "a-b"}).replace(b"a-b", b"a\xffb")
+
+    assert decode_follower_change_fast(raw) is None
+
+
+def test_a_key_that_is_not_utf8_is_invalid_encoding() -> None:
+    raw = orjson.dumps(GOOD)
+
+    with pytest.raises(Rejected) as info:
+        decode_follower_change(orjson.loads(raw), raw, b"weibo:\xff", check_key=True)
+
+    assert info.value.reason == "invalid_encoding"
 
 
 def test_a_json_value_that_is_not_an_object_is_refused() -> None:

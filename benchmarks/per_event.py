@@ -8,7 +8,7 @@ from typing import Any
 from streams import codec
 from streams.core.crossings import AccountState, FollowerCountChanged, step
 from streams.core.rules import Rules
-from streams.timestamps import parse_rfc3339
+from streams.core.timestamps import parse_rfc3339
 
 __all__ = ["crossings_of"]
 

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from streams.core.rules import Rules
-from streams.replay import Replayer, iter_lines, replay_lines
+from streams.process.replay import Replayer, iter_lines, replay_lines
 from streams.testing.logs import generate_events, write_log
 
 __all__ = ["measure"]

@@ -30,7 +30,7 @@ from typing import Any
 import msgspec
 import orjson
 
-from streams import kafka_io
+from streams.kafka import client as kafka_io
 from streams.testing.harness import Harness, Worker
 from streams.testing.logs import follower_change, generate_events
 
@@ -235,7 +235,7 @@ def _spawn_naive(harness: Harness) -> Worker:
     worker = _spawn(
         harness, "naive", [sys.executable, "-m", "benchmarks.naive_app", "worker", "-l", "info"]
     )
-    from streams.live_cli import wait_ready
+    from streams.cli.live import wait_ready
 
     wait_ready(worker.log, worker.process, 120)
     return worker
@@ -410,7 +410,7 @@ def _recovery_rate(worker: Worker) -> tuple[int, float]:
     """(records, records/s) of the changelog restore, from the worker's log."""
     text = worker.log.read_text(errors="replace")
     stamp = r"\[(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3})\]"
-    # from the first changelog read (bulk, streams.restore, or Faust's own) to
+    # from the first changelog read (bulk, streams.engine.restore, or Faust's own) to
     # the end of recovery, whoever read the records
     begin = re.search(
         stamp + r".*(?:Reading \d+ changelog partitions in bulk|Restoring state from changelog)",
@@ -618,7 +618,7 @@ def run_suite(
         for _ in range(n_workers):
             h.start_worker(wait=False)
         for w in h.workers:
-            from streams.live_cli import wait_ready
+            from streams.cli.live import wait_ready
 
             wait_ready(w.log, w.process, 120)
         time.sleep(2)  # let the group settle after the second join

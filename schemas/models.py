@@ -21,7 +21,8 @@ from pydantic import (
     WithJsonSchema,
 )
 
-from streams.timestamps import format_utc, parse_rfc3339, to_datetime
+from streams.core.identity import PLATFORM_PATTERN, is_account_id
+from streams.core.timestamps import format_utc, parse_rfc3339, to_datetime
 
 __all__ = [
     "MODELS",
@@ -59,7 +60,7 @@ Timestamp = Annotated[
 """RFC 3339 with an offset on input; UTC `...Z` on output."""
 
 EventId = Annotated[StrictStr, Field(min_length=1, max_length=128)]
-Platform = Annotated[StrictStr, Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,31}$")]
+Platform = Annotated[StrictStr, Field(pattern=PLATFORM_PATTERN)]
 Threshold = Annotated[StrictInt, Field(gt=0)]
 Followers = Annotated[StrictInt, Field(ge=0, le=10**12)]
 Uuid = Annotated[
@@ -68,7 +69,7 @@ Uuid = Annotated[
 
 
 def _check_account_id(value: Any) -> Any:
-    if type(value) is str and (not value.isprintable() or any(c.isspace() for c in value)):
+    if type(value) is str and not is_account_id(value):
         raise ValueError("must be printable, with no whitespace")
     return value
 

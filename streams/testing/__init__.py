@@ -28,7 +28,7 @@ from pydantic import BaseModel
 from schemas import parse_value
 from streams.config import Topics, load_rules, parse_rules
 from streams.core.rules import Rules
-from streams.replay import Replayer, iter_lines, replay_lines
+from streams.process.replay import Replayer, iter_lines, replay_lines
 from streams.testing.golden import assert_matches_golden, diff_records
 from streams.testing.logs import follower_change, generate_events, verification_result
 

@@ -1,226 +1,45 @@
-"""A live test harness: a broker, isolated topics, workers in child processes.
+"""The live test harness: the product's sandbox, on the broker the tests pick.
 
-Each `Harness` gets its own topic names and consumer group, so tests can
-share one broker without seeing each other's records.
+`THRESHOLDS_TEST_BROKER` chooses the broker: `apache-kafka` (required: a
+failure to start it fails the tests), `tansu`, or unset for the first one
+available (`KAFKA_BOOTSTRAP_SERVERS`, testcontainers when a Docker engine
+answers, Apache Kafka when `java` and `mvn` are present, Tansu).
 """
 
 from __future__ import annotations
 
 import os
-import signal
-import socket
-import subprocess
-import tempfile
-import time
-import uuid
-from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
-import orjson
+from streams.cli.sandbox import Harness, Worker
+from streams.kafka.apache import KAFKA_VERSION
+from streams.kafka.discovery import Broker
+from streams.kafka.discovery import find_broker as _find_broker
 
-from streams import kafka_io
-from streams.config import Settings, Topics
-from streams.kafka_io import ConsumedRecord
-
-__all__ = ["Harness", "Worker", "find_broker"]
+__all__ = ["Broker", "Harness", "Worker", "find_broker"]
 
 
-def _docker_answers() -> bool:
-    """Whether a Docker engine answers `GET /_ping` on its socket (or DOCKER_HOST)."""
-    host = os.environ.get("DOCKER_HOST", "unix:///var/run/docker.sock")
-    try:
-        if host.startswith("unix://"):
-            conn = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-            address: Any = host[len("unix://") :]
-        elif host.startswith("tcp://"):
-            conn = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-            name, _, port = host[len("tcp://") :].partition(":")
-            address = (name, int(port or 2375))
-        else:
-            return False
-    except OSError:
-        return False
-    with conn:
-        conn.settimeout(2)
-        try:
-            conn.connect(address)
-            conn.sendall(b"GET /_ping HTTP/1.0\r\nHost: docker\r\n\r\n")
-            reply = conn.recv(64)
-            return reply.startswith(b"HTTP/1.") and b" 200" in reply
-        except OSError:
-            return False
+def _container() -> Broker:
+    from testcontainers.kafka import KafkaContainer
+
+    container = KafkaContainer(f"apache/kafka:{KAFKA_VERSION}").with_kraft()
+    container.start()
+    return Broker(container.get_bootstrap_server(), "container", container.stop)
 
 
-@dataclass
-class _Broker:
-    bootstrap_servers: str
-    stop: Any
+def find_broker(workdir: Path | None = None) -> Broker:
+    """The broker of a test session (see the module's docstring)."""
+    wanted = os.environ.get("THRESHOLDS_TEST_BROKER", "")
+    if wanted == "apache-kafka":
+        from streams.kafka.apache import start_apache_kafka
 
+        kafka = start_apache_kafka(workdir=workdir)
+        return Broker(kafka.bootstrap_servers, "apache-kafka", kafka.stop, kafka.log)
+    if wanted == "tansu":
+        from streams.kafka.embedded import start_embedded_broker
 
-def find_broker() -> _Broker:
-    """`KAFKA_BOOTSTRAP_SERVERS` if set, else testcontainers' Kafka when a Docker
-    engine answers, else the embedded Tansu broker."""
-    given = os.environ.get("KAFKA_BOOTSTRAP_SERVERS")
-    if given:
-        return _Broker(given, lambda: None)
-    if _docker_answers():
-        from testcontainers.kafka import KafkaContainer
-
-        container = KafkaContainer("apache/kafka:3.9.1").with_kraft()
-        container.start()
-        return _Broker(container.get_bootstrap_server(), container.stop)
-    from streams.broker import start_embedded_broker
-
-    broker = start_embedded_broker()
-    return _Broker(broker.bootstrap_servers, broker.stop)
-
-
-@dataclass
-class Worker:
-    """A `thresholds worker` child process."""
-
-    process: subprocess.Popen[bytes]
-    log: Path
-
-    def kill(self) -> None:
-        """kill -9: no shutdown, no commit."""
-        if self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGKILL)
-            self.process.wait()
-
-    def terminate(self, timeout: float = 30.0) -> float:
-        """SIGTERM and wait; return the seconds it took to exit."""
-        start = time.monotonic()
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout=timeout)
-            except subprocess.TimeoutExpired:
-                self.kill()
-                raise
-        return time.monotonic() - start
-
-    @property
-    def alive(self) -> bool:
-        """Whether the process still runs."""
-        return self.process.poll() is None
-
-    @property
-    def worker_pid(self) -> int:
-        """The pid of the Faust worker itself (the supervisor's child)."""
-        pid = self.process.pid
-        children = Path(f"/proc/{pid}/task/{pid}/children")
-        if children.exists():
-            found = children.read_text().split()
-            if found:
-                return int(found[0])
-        return pid
-
-
-@dataclass
-class Harness:
-    """Topics, a consumer group and workers of one test, on a shared broker."""
-
-    bootstrap_servers: str
-    partitions: int = 1
-    config: str | None = None
-    store: str = "memory://"
-    commit_every: int | None = None
-    name: str = field(default_factory=lambda: uuid.uuid4().hex[:8])
-    workdir: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="thresholds-")))
-    workers: list[Worker] = field(default_factory=list)
-
-    @property
-    def env(self) -> dict[str, str]:
-        """The environment that points a worker at this harness's topics."""
-        n = self.name
-        return {
-            "KAFKA_BOOTSTRAP_SERVERS": self.bootstrap_servers,
-            "THRESHOLDS_APP_ID": f"thresholds-{n}",
-            "THRESHOLDS_DATA_DIR": str(self.workdir / "data"),
-            "THRESHOLDS_STORE": self.store,
-            "TOPIC_PARTITIONS": str(self.partitions),
-            "TOPIC_FOLLOWER_CHANGES": f"follower-changes-{n}",
-            "TOPIC_THRESHOLD_CROSSINGS": f"threshold-crossings-{n}",
-            "TOPIC_VERIFICATION_RESULTS": f"verification-results-{n}",
-            "TOPIC_VERIFICATION_REQUESTS": f"verification-requests-{n}",
-            "TOPIC_ACCOUNT_RESTRICTIONS": f"account-restrictions-{n}",
-            "TOPIC_POLICY_TICKS": f"policy-ticks-{n}",
-            **({"THRESHOLDS_CONFIG": self.config} if self.config else {}),
-            **({"THRESHOLDS_COMMIT_EVERY": str(self.commit_every)} if self.commit_every else {}),
-        }
-
-    @property
-    def settings(self) -> Settings:
-        """Settings as the worker reads them."""
-        return Settings.from_env(self.env)
-
-    @property
-    def topics(self) -> Topics:
-        """This harness's topic names."""
-        return self.settings.topics
-
-    def create_topics(self) -> None:
-        """Create every topic with explicit settings."""
-        kafka_io.ensure_topics(self.settings)
-
-    def start_worker(self, *, wait: bool = True, timeout: float = 90.0) -> Worker:
-        """Start a worker; by default wait until it logs `Worker ready`."""
-        from streams.live_cli import spawn_worker, wait_ready
-
-        log = self.workdir / f"worker-{len(self.workers)}.log"
-        worker = Worker(spawn_worker(self.env, log=log), log)
-        self.workers.append(worker)
-        if wait:
-            wait_ready(log, worker.process, timeout)
-        return worker
-
-    def produce(self, values: Iterable[Mapping[str, Any] | bytes]) -> int:
-        """Produce log values (dicts or raw lines), keyed as the spec says."""
-        lines = [v if isinstance(v, bytes) else orjson.dumps(v) for v in values]
-        t = self.topics
-        return kafka_io.produce_log(
-            self.settings, t.follower_changes, t.verification_results, lines
-        )
-
-    def send_raw(self, topic: str, records: Iterable[tuple[bytes | None, bytes | None]]) -> int:
-        """Send (key, value) records to `topic` exactly as given (hostile ones too)."""
-        return kafka_io.send_raw(self.settings, topic, records)
-
-    def read(self, *topics: str, timeout: float = 30.0) -> list[ConsumedRecord]:
-        """Every record on `topics` so far (to the fetch high watermark)."""
-        return kafka_io.read_all(self.settings, topics, timeout=timeout)
-
-    def wait_processed(self, timeout: float = 60.0) -> None:
-        """Block until the worker group has committed everything produced to its inputs."""
-        t = self.topics
-        kafka_io.wait_committed(
-            self.settings,
-            self.settings.app_id,
-            [t.follower_changes, t.verification_results, t.threshold_crossings],
-            timeout=timeout,
-        )
-
-    def wait_for(self, topic: str, count: int, *, timeout: float = 60.0) -> list[ConsumedRecord]:
-        """Read `topic` until it holds at least `count` records."""
-        deadline = time.monotonic() + timeout
-        while True:
-            records = self.read(topic)
-            if len(records) >= count:
-                return records
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"{topic}: {len(records)} of {count} records after {timeout}s")
-            time.sleep(0.2)
-
-    def stop(self) -> None:
-        """Stop every worker this harness started."""
-        for worker in self.workers:
-            worker.kill()
-
-    def worker_logs(self) -> Iterator[str]:
-        """The logs of the workers, for failure messages."""
-        for worker in self.workers:
-            if worker.log.exists():
-                yield worker.log.read_text(errors="replace")
+        tansu = start_embedded_broker()
+        return Broker(tansu.bootstrap_servers, "tansu", tansu.stop)
+    if wanted:
+        raise ValueError(f"THRESHOLDS_TEST_BROKER must be apache-kafka or tansu, not {wanted!r}")
+    return _find_broker(container=_container, workdir=workdir)

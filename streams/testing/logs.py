@@ -11,7 +11,7 @@ from typing import Any
 
 import orjson
 
-from streams.timestamps import format_utc
+from streams.core.timestamps import format_utc
 
 __all__ = [
     "follower_change",

@@ -1,8 +1,8 @@
 """pytest plugin (installed with the package as `follower_thresholds`).
 
 Fixtures:
-    kafka_bootstrap_servers  session: `KAFKA_BOOTSTRAP_SERVERS`, else testcontainers'
-                             Kafka when a Docker engine answers, else the embedded broker
+    kafka_broker             session: the broker (see streams.testing.harness for the order)
+    kafka_bootstrap_servers  session: its bootstrap servers
     thresholds_harness       fresh topics and consumer group on that broker
     thresholds_worker        a worker running on the harness's topics, ready
     produce_log              produce(values or a JSONL path) into the harness's topics
@@ -17,26 +17,48 @@ from typing import Any
 
 import pytest
 
-from streams.kafka_io import ConsumedRecord
-from streams.testing.harness import Harness, Worker, find_broker
+from streams.kafka.client import ConsumedRecord
+from streams.testing.harness import Broker, Harness, Worker, find_broker
 
 __all__ = [
     "consume_topic",
     "kafka_bootstrap_servers",
+    "kafka_broker",
     "produce_log",
     "thresholds_harness",
     "thresholds_worker",
 ]
 
 
+_BROKER_LOG: list[Path] = []
+
+
 @pytest.fixture(scope="session")
-def kafka_bootstrap_servers() -> Iterator[str]:
-    """The broker every live test of the session uses."""
-    broker = find_broker()
+def kafka_broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Broker]:
+    """The broker every live test of the session uses (see streams.testing.harness)."""
+    broker = find_broker(tmp_path_factory.mktemp("broker"))
+    if broker.log is not None:
+        _BROKER_LOG.append(broker.log)
     try:
-        yield broker.bootstrap_servers
+        yield broker
     finally:
         broker.stop()
+
+
+@pytest.fixture(scope="session")
+def kafka_bootstrap_servers(kafka_broker: Broker) -> str:
+    """The session broker's bootstrap servers."""
+    return kafka_broker.bootstrap_servers
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+    """A failed live test shows the end of Apache Kafka's own log."""
+    outcome: Any = yield
+    report = outcome.get_result()
+    if report.failed and _BROKER_LOG and _BROKER_LOG[0].exists():
+        lines = _BROKER_LOG[0].read_text(errors="replace").splitlines()[-40:]
+        report.sections.append(("Apache Kafka log (last 40 lines)", "\n".join(lines)))
 
 
 @pytest.fixture

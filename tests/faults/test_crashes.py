@@ -9,11 +9,11 @@ from pathlib import Path
 import orjson
 import pytest
 
-from streams.broker import embedded_broker
 from streams.core.rules import Rules
+from streams.kafka.embedded import embedded_broker
+from streams.kafka.verify import Report, compare, expected_from_log
 from streams.testing.harness import Harness
 from streams.testing.logs import generate_events
-from streams.verify import Report, compare, expected_from_log
 
 
 def write_log(tmp_path: Path, n: int, accounts: int, seed: int) -> tuple[Path, list[bytes]]:

@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from streams.core.rules import Rules
+from streams.kafka.verify import compare, expected_from_log
 from streams.testing.harness import Harness, Worker
 from streams.testing.logs import hostile_records
-from streams.verify import compare, expected_from_log
 
 
 def rss_mb(worker: Worker) -> float:

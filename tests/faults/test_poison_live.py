@@ -9,9 +9,9 @@ import json
 from pathlib import Path
 
 from streams.core.rules import Rules
-from streams.kafka_io import changelog_topics
+from streams.kafka.client import changelog_topics
+from streams.kafka.verify import compare, expected_from_log
 from streams.testing.harness import Harness
-from streams.verify import compare, expected_from_log
 from tests.fuzz.poison import change_poison, crossing_poison, result_poison
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import orjson
 
-from streams import kafka_io
+from streams.kafka import client as kafka_io
 from streams.testing.harness import Harness
 from tests.faults.test_crashes import crossings_report, explain, write_log
 

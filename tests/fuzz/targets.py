@@ -22,9 +22,9 @@ import schemas
 from streams import codec
 from streams.config import Topics
 from streams.core.rules import Rules
-from streams.live import Consumed, CrossingProcessor, PolicyProcessor
-from streams.replay import Replayer
-from streams.timestamps import to_datetime
+from streams.core.timestamps import to_datetime
+from streams.process.processors import Consumed, CrossingProcessor, PolicyProcessor
+from streams.process.replay import Replayer
 
 __all__ = ["SEEDS", "TARGETS", "split_key"]
 

@@ -7,7 +7,7 @@ import pytest
 
 from streams.config import Topics
 from streams.core.rules import Rules
-from streams.live import Consumed, CrossingProcessor, PolicyProcessor
+from streams.process.processors import Consumed, CrossingProcessor, PolicyProcessor
 from tests.fuzz.poison import POISON, Poison
 
 _TOPIC = {

@@ -8,9 +8,9 @@ from pathlib import Path
 import orjson
 
 from streams.core.rules import Rules
+from streams.kafka.verify import compare, expected_from_log
 from streams.testing.harness import Harness
 from streams.testing.logs import follower_change, generate_events
-from streams.verify import compare, expected_from_log
 
 
 def write(tmp_path: Path, values: list[dict[str, object]] | list[bytes]) -> Path:
@@ -86,7 +86,7 @@ def test_a_poison_record_is_dead_lettered_and_the_next_good_record_is_processed(
     t = thresholds_harness.topics
     letters = thresholds_harness.read(t.follower_changes_dlq)
     crossings = thresholds_harness.read(t.threshold_crossings)
-    assert [r.value["reason"] for r in letters] == ["invalid_json", "missing_field", "invalid_json"]
+    assert [r.value["reason"] for r in letters] == ["invalid_encoding", "missing_field", "invalid_json"]
     assert all(r.value["partition"] == 0 and r.value["offset"] is not None for r in letters)
     assert [r.value["account_id"] for r in crossings] == ["after-poison"]
 
@@ -94,7 +94,7 @@ def test_a_poison_record_is_dead_lettered_and_the_next_good_record_is_processed(
 def test_a_record_whose_key_does_not_match_its_value_is_dead_lettered(
     thresholds_harness: Harness,
 ) -> None:
-    from streams import kafka_io
+    from streams.kafka import client as kafka_io
 
     t = thresholds_harness.topics
     producer_settings = thresholds_harness.settings

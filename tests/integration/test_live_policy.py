@@ -6,12 +6,12 @@ import time
 
 import orjson
 
-from streams import kafka_io
 from streams.core.policy import DAY_US
-from streams.kafka_io import changelog_topics
+from streams.core.timestamps import format_utc
+from streams.kafka import client as kafka_io
+from streams.kafka.client import changelog_topics
 from streams.testing.harness import Harness
 from streams.testing.logs import follower_change, verification_result
-from streams.timestamps import format_utc
 
 
 def now_us() -> int:

@@ -1,4 +1,4 @@
-"""The bulk changelog read of `streams.restore` on a real broker."""
+"""The bulk changelog read of `streams.engine.restore` on a real broker."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import aiokafka
 import pytest
 from aiokafka import TopicPartition
 
-from streams.restore import read_to_highwaters
+from streams.engine.restore import read_to_highwaters
 from streams.testing.harness import Harness
 
 

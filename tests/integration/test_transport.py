@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import asyncio
 
-from streams import kafka_io, transport
-from streams.app import create_app
 from streams.core.rules import Rules
+from streams.engine import transport
+from streams.engine.app import create_app
+from streams.kafka import client as kafka_io
 from streams.testing.harness import Harness
 
 

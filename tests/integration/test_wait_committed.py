@@ -10,7 +10,7 @@ import time
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.structs import OffsetAndMetadata
 
-from streams import kafka_io
+from streams.kafka import client as kafka_io
 from streams.testing.harness import Harness
 
 

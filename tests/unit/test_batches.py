@@ -7,7 +7,7 @@ import asyncio
 import faust
 from faust.types import TP, Message
 
-from streams import batches
+from streams.engine import batches
 
 
 def test_a_batch_stamps_its_partitions_for_fausts_stalled_stream_check() -> None:

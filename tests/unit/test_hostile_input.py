@@ -11,8 +11,8 @@ from hypothesis import strategies as st
 from schemas import FollowerCountChanged
 from streams.config import Topics
 from streams.core.rules import Rules
-from streams.live import Consumed, CrossingProcessor
-from streams.replay import Replayer, replay_lines
+from streams.process.processors import Consumed, CrossingProcessor
+from streams.process.replay import Replayer, replay_lines
 from streams.testing.logs import hostile_records
 
 json_values = st.recursive(

@@ -12,7 +12,7 @@ from streams.config import Topics
 from streams.core.crossings import AccountState, step
 from streams.core.policy import PolicyState
 from streams.core.rules import PlatformRules, Rules
-from streams.live import TICK, Consumed, CrossingProcessor, PolicyProcessor
+from streams.process.processors import TICK, Consumed, CrossingProcessor, PolicyProcessor
 from streams.testing.logs import follower_change, verification_result
 from tests.strategies import account_logs
 

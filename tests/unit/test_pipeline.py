@@ -1,4 +1,4 @@
-"""Batches in flight (streams.pipeline): the order of writes per batch, without a broker.
+"""Batches in flight (streams.engine.pipeline): the order of writes per batch, without a broker.
 
 Each batch's output acknowledgements are futures the test resolves, standing
 for the broker's answers; `persist` and `ack` record what reached them.
@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from streams.pipeline import InFlight, Writes
+from streams.engine.pipeline import InFlight, Writes
 
 TABLE = {b"k": b"stored"}
 

@@ -17,8 +17,8 @@ from streams.core.crossings import (
     step,
 )
 from streams.core.rules import PlatformRules, Rules
-from streams.replay import Replayer, replay_lines
-from streams.timestamps import format_utc
+from streams.core.timestamps import format_utc
+from streams.process.replay import Replayer, replay_lines
 from tests.strategies import account_logs, platform_rules
 
 

@@ -12,10 +12,10 @@ from faust.transport.producer import ProducerBuffer
 from faust.types import TP
 from faust.types.tuples import Message
 
-from streams import transport
-from streams.app import create_app
 from streams.config import Settings
 from streams.core.rules import Rules
+from streams.engine import transport
+from streams.engine.app import create_app
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ import inspect
 
 from faust.transport.consumer import Consumer as FaustConsumer
 
-from streams import transport
+from streams.engine import transport
 
 # sha256 of faust-streaming 0.15.3's `Consumer._drain_messages` source
 FAUST_DRAIN_LOOP = "44a2500309e83c630493f6828af50166ec8d96a0b3e4fb2bab735f704ae93417"
@@ -17,7 +17,7 @@ def test_fausts_fetch_loop_is_the_one_the_batched_hand_off_copies() -> None:
     source = inspect.getsource(FaustConsumer._drain_messages)
     assert hashlib.sha256(source.encode()).hexdigest() == FAUST_DRAIN_LOOP, (
         "Faust's Consumer._drain_messages changed: carry the change over to "
-        "streams.transport.Consumer._drain_messages, then update this hash"
+        "streams.engine.transport.Consumer._drain_messages, then update this hash"
     )
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from streams.watchdog import RecoveryWatch
+from streams.engine.watchdog import RecoveryWatch
 
 
 def test_a_recovery_that_restores_records_is_never_stopped() -> None:

@@ -17,6 +17,7 @@ from streams.core.crossings import (
     ThresholdCrossed,
     step,
 )
+from streams.core.identity import record_key
 from streams.core.policy import (
     PolicyOutput,
     PolicyState,
@@ -131,7 +132,7 @@ class Replayer:
             if at >= self._next_due:
                 records = self._fire(at)
         platform = event.platform
-        key = f"{platform}:{event.account_id}"
+        key = record_key(platform, event.account_id)
         rules = self._rules_for(platform)
         state, crossings, outcome = step(self.crossing_states.get(key), event, rules)
         return self._after_step(key, rules, state, crossings, outcome, records)
@@ -177,7 +178,7 @@ class Replayer:
     def _result(self, result: VerificationResult) -> list[Record]:
         self.counters.results += 1
         records = self._advance(result.decided_at)
-        key = f"{result.platform}:{result.account_id}"
+        key = record_key(result.platform, result.account_id)
         state, outputs = on_result(self.policy_states.get(key), result)
         self.policy_states[key] = state
         if outputs:
@@ -256,7 +257,7 @@ class Replayer:
         if type(obj) is dict:
             platform, account_id = obj.get("platform"), obj.get("account_id")
             if type(platform) is str and type(account_id) is str:
-                key = f"{platform}:{account_id}"
+                key = record_key(platform, account_id)
         letter = codec.dead_letter(
             topic=topic,
             partition=None,
@@ -294,7 +295,7 @@ def replay_lines(
                 replayer.clock = at
                 if at >= replayer._next_due:
                     records = replayer._fire(at)
-            key = f"{platform}:{account_id}"
+            key = record_key(platform, account_id)
             rules = rules_cache.get(platform) or rules_for(platform)
             state, crossings, outcome = step(states.get(key), event, rules)
             if outcome is _APPLIED and not crossings:

@@ -1,33 +1,23 @@
-"""Wire bytes <-> core values: the only bridge between topics and the core.
+"""Input records -> core values, or `Rejected` with a reason: total decoders.
 
-Decoding is hand-written over orjson because it runs once per input record;
-`schemas/` holds the same contract as pydantic models, and a property test
-checks that both accept and refuse the same records.
+Whatever bytes arrive, a decoder returns a value or raises `Rejected`; the
+fuzzer in tests/fuzz holds every one of them to the published models.
+Decoding is hand-written over orjson because it runs once per input record.
 """
 
 from __future__ import annotations
 
-import base64
 import json
 import re
-from collections.abc import Callable
-from typing import Annotated, Any, Literal
+from typing import Any
 
-import msgspec
 import orjson
 
-from streams.core.crossings import AccountState, FollowerCountChanged, ThresholdCrossed
-from streams.core.policy import (
-    OpenRequest,
-    PolicyOutput,
-    PolicyState,
-    RestrictionLifted,
-    TrafficRestricted,
-    VerificationCancelled,
-    VerificationRequested,
-    VerificationResult,
-)
-from streams.timestamps import format_utc, parse_rfc3339
+from streams.codec.fast import MAX_FOLLOWERS, learn
+from streams.core.crossings import FollowerCountChanged, ThresholdCrossed
+from streams.core.identity import PLATFORM_PATTERN, is_account_id, is_platform, record_key
+from streams.core.policy import VerificationResult
+from streams.core.timestamps import parse_rfc3339
 
 __all__ = [
     "FOLLOWER_COUNT_CHANGED",
@@ -35,21 +25,10 @@ __all__ = [
     "THRESHOLD_CROSSED",
     "VERIFICATION_RESULT",
     "Rejected",
-    "dead_letter",
-    "decode_account_state",
     "decode_follower_change",
-    "decode_follower_change_fast",
-    "decode_policy_state",
     "decode_threshold_crossed",
     "decode_verification_result",
-    "dumps",
-    "encode_account_state",
-    "encode_crossing",
-    "encode_policy_output",
-    "encode_policy_state",
-    "one_line",
     "parse_json",
-    "record_key",
     "record_type",
 ]
 
@@ -57,8 +36,6 @@ SCHEMA_VERSION = 1
 FOLLOWER_COUNT_CHANGED = "FollowerCountChanged"
 VERIFICATION_RESULT = "VerificationResult"
 THRESHOLD_CROSSED = "ThresholdCrossed"
-MAX_FOLLOWERS = 10**12
-_PLATFORM = re.compile(r"[a-z0-9][a-z0-9_-]{0,31}")
 _RESULT_FIELDS = frozenset(
     {
         "type",
@@ -70,83 +47,6 @@ _RESULT_FIELDS = frozenset(
         "decided_at",
     }
 )
-
-dumps: Callable[[Any], bytes] = orjson.dumps
-
-
-class _WireChange(msgspec.Struct, gc=False):
-    """The shape of a valid `FollowerCountChanged`, for the fast path only.
-
-    Lengths and bounds are checked in C by msgspec; patterns are not (msgspec
-    runs them through `re`, slower than the set lookup and tail match below).
-    """
-
-    event_id: Annotated[str, msgspec.Meta(min_length=1, max_length=128)]
-    platform: str
-    account_id: Annotated[str, msgspec.Meta(min_length=1, max_length=128)]
-    followers: Annotated[int, msgspec.Meta(ge=0, le=MAX_FOLLOWERS)]
-    occurred_at: str
-    delta: int | None = None
-    sequence: Annotated[int, msgspec.Meta(ge=0)] | None = None
-    schema_version: Literal[1] = 1
-    type: Literal["FollowerCountChanged"] | None = None
-
-
-_decode_wire_change = msgspec.json.Decoder(_WireChange).decode
-_tuple_new = tuple.__new__  # skips NamedTuple's slow Python-level __new__
-_valid_platforms: set[str] = set()
-_minute_us: dict[str, int] = {}  # "YYYY-MM-DDTHH:MM" -> UTC microseconds
-
-
-_SECONDS_TAIL = re.compile(r":([0-5]\d)(?:\.(\d{1,9}))?[Zz]")
-
-
-def _remember_minute(text: str, micros: int) -> None:
-    if len(_minute_us) > 100_000:
-        _minute_us.clear()
-    if text[-1] in "Zz":
-        seconds_part = micros % 60_000_000
-        _minute_us[text[:16]] = micros - seconds_part
-
-
-def decode_follower_change_fast(raw: bytes) -> FollowerCountChanged | None:
-    """A valid `FollowerCountChanged` decoded in one pass, or None when the
-    record needs the full decoder (invalid, unusual, or not this type).
-
-    Whatever it returns equals what `decode_follower_change` returns; a
-    property test holds it to that.
-    """
-    try:
-        w = _decode_wire_change(raw)
-    except (msgspec.ValidationError, msgspec.DecodeError, UnicodeDecodeError):
-        # msgspec raises UnicodeDecodeError for invalid UTF-8 inside a string;
-        # the full decoder turns it into an `invalid_encoding` dead letter
-        return None
-    account_id = w.account_id
-    if w.platform not in _valid_platforms or not account_id.isprintable() or " " in account_id:
-        return None
-    text = w.occurred_at
-    base = _minute_us.get(text[:16])
-    if base is None:
-        return None
-    if len(text) == 27 and text[19] == "." and text[16] == ":" and text[26] in "Zz":
-        # the common `SS.ffffff` form: one int() over the seconds and fraction
-        digits = text[17:19] + text[20:26]
-        if not (digits.isascii() and digits.isdigit() and digits < "6"):
-            return None
-        micros = base + int(digits)
-    else:
-        match = _SECONDS_TAIL.fullmatch(text, 16)
-        if match is None:
-            return None
-        second, fraction = match.groups()
-        micros = base + int(second) * 1_000_000
-        if fraction is not None:
-            micros += int((fraction + "00000")[:6])
-    return _tuple_new(
-        FollowerCountChanged,
-        (w.event_id, w.platform, account_id, w.followers, micros, w.sequence),
-    )
 
 
 class Rejected(Exception):
@@ -162,11 +62,6 @@ class Rejected(Exception):
 
 class _Reparse(Exception):
     """orjson turned an integer beyond 64 bits into a float; re-read exactly."""
-
-
-def record_key(platform: str, account_id: str) -> str:
-    """The topic key of an account: `{platform}:{account_id}`."""
-    return f"{platform}:{account_id}"
 
 
 def _reject_constant(name: str) -> None:
@@ -249,15 +144,14 @@ def _string(obj: dict[str, Any], name: str, limit: int = 128) -> str:
 
 def _platform(obj: dict[str, Any]) -> str:
     value = _required(obj, "platform")
-    if type(value) is not str or _PLATFORM.fullmatch(value) is None:
-        raise Rejected("invalid_field", "platform: must match ^[a-z0-9][a-z0-9_-]{0,31}$")
+    if type(value) is not str or not is_platform(value):
+        raise Rejected("invalid_field", f"platform: must match {PLATFORM_PATTERN}")
     return value
 
 
 def _account_id(obj: dict[str, Any]) -> str:
     value = _string(obj, "account_id")
-    # U+0020 is the only character both printable and whitespace in Python
-    if not value.isprintable() or " " in value:
+    if not is_account_id(value):
         raise Rejected("invalid_field", "account_id: must be printable, with no whitespace")
     return value
 
@@ -311,8 +205,7 @@ def _follower_change(
         raise Rejected("invalid_field", "sequence: must be 0 or more")
     if check_key:
         _check_key(key, platform, account_id)
-    _valid_platforms.add(platform)
-    _remember_minute(obj["occurred_at"], occurred_at)
+    learn(platform, obj["occurred_at"], occurred_at)
     return FollowerCountChanged(event_id, platform, account_id, followers, occurred_at, sequence)
 
 
@@ -463,168 +356,3 @@ def decode_verification_result(
         return _verification_result(obj, key, check_key)
     except _Reparse:
         return _verification_result(_exact(raw), key, check_key, exact=True)
-
-
-def encode_crossing(c: ThresholdCrossed) -> dict[str, Any]:
-    """The wire value of a crossing."""
-    return {
-        "type": "ThresholdCrossed",
-        "schema_version": SCHEMA_VERSION,
-        "event_id": c.event_id,
-        "platform": c.platform,
-        "account_id": c.account_id,
-        "threshold": c.threshold,
-        "direction": c.direction,
-        "followers": c.followers,
-        "previous_followers": c.previous_followers,
-        "occurred_at": format_utc(c.occurred_at),
-        "source_event_id": c.source_event_id,
-    }
-
-
-def encode_policy_output(o: PolicyOutput) -> dict[str, Any]:
-    """The wire value of a verification request, cancellation, restriction or lift."""
-    head: dict[str, Any] = {
-        "type": type(o).__name__,
-        "schema_version": SCHEMA_VERSION,
-        "event_id": o.event_id,
-        "platform": o.platform,
-        "account_id": o.account_id,
-    }
-    if isinstance(o, VerificationRequested):
-        head["threshold"] = o.threshold
-        head["requested_at"] = format_utc(o.requested_at)
-        head["due_at"] = format_utc(o.due_at)
-        head["cause_event_id"] = o.cause_event_id
-    elif isinstance(o, VerificationCancelled):
-        head["request_id"] = o.request_id
-        head["cancelled_at"] = format_utc(o.cancelled_at)
-        head["reason"] = o.reason
-    elif isinstance(o, TrafficRestricted):
-        head["request_id"] = o.request_id
-        head["restrictions"] = list(o.restrictions)
-        head["restricted_at"] = format_utc(o.restricted_at)
-        head["reason"] = o.reason
-    elif isinstance(o, RestrictionLifted):
-        head["lifted_at"] = format_utc(o.lifted_at)
-        head["reason"] = o.reason
-    return head
-
-
-def _text_or_base64(data: bytes) -> tuple[str, str]:
-    try:
-        return data.decode("utf-8"), "utf-8"
-    except UnicodeDecodeError:
-        return base64.b64encode(data).decode("ascii"), "base64"
-
-
-def dead_letter(
-    *,
-    topic: str,
-    partition: int | None,
-    offset: int | None,
-    key: bytes | None,
-    value: bytes | None,
-    rejected: Rejected,
-    parsed: Any = None,
-) -> dict[str, Any]:
-    """The wire value of a dead letter: the whole original record, and why.
-
-    Fields named in `rejected.redact` are dropped from the kept value (and
-    listed in `redacted_fields`): personal data is stored nowhere.
-    """
-    if rejected.redact and type(parsed) is dict:
-        value = dumps({k: v for k, v in parsed.items() if k not in rejected.redact})
-    letter: dict[str, Any] = {
-        "type": "DeadLetter",
-        "schema_version": SCHEMA_VERSION,
-        "topic": topic,
-        "partition": partition,
-        "offset": offset,
-        "key": None,
-    }
-    if key is not None:
-        letter["key"], key_encoding = _text_or_base64(key)
-        if key_encoding != "utf-8":
-            letter["key_encoding"] = key_encoding
-    if value is None:
-        letter["value"], letter["value_encoding"] = None, "utf-8"
-    else:
-        letter["value"], letter["value_encoding"] = _text_or_base64(value)
-    if rejected.redact:
-        letter["redacted_fields"] = list(rejected.redact)
-    letter["reason"] = rejected.reason
-    letter["detail"] = one_line(rejected.detail)
-    return letter
-
-
-def one_line(text: str) -> str:
-    """`text` with every unprintable character escaped, so it stays one line
-    (a detail may quote a field name or key taken from the record)."""
-    if text.isprintable():
-        return text
-    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
-
-
-# Table values live as long as the account: encode them with msgspec, whose
-# bytes are sized to fit. orjson's carry a ~4 KB buffer each (measured with
-# tracemalloc: 4 KB per tracked account), fine for records sent and dropped.
-_encode_stored = msgspec.json.encode
-
-
-_encode_msgpack = msgspec.msgpack.encode
-_decode_msgpack = msgspec.msgpack.decode
-
-
-def encode_account_state(s: AccountState) -> bytes:
-    """The compact table value of a crossing state: a MessagePack array, ~20-40
-    bytes (JSON took twice that, and one value is kept per tracked account).
-
-    A `sequence` beyond 64 bits (the contract sets no upper bound) does not fit
-    MessagePack: that state is written as a JSON array instead, read back exactly.
-    """
-    fields = [
-        s.followers,
-        s.sequence,
-        s.occurred_at,
-        s.offset,
-        s.above,
-        [x for c in s.counts for x in c],
-    ]
-    try:
-        return _encode_msgpack(fields)
-    except OverflowError:
-        return json.dumps(fields, separators=(",", ":")).encode()
-
-
-def decode_account_state(data: bytes) -> AccountState:
-    """The inverse of `encode_account_state`; also reads the JSON arrays that
-    earlier versions wrote, so their changelogs restore after an upgrade."""
-    # a JSON array starts with "["; a MessagePack one never does (0x90-0x9f, 0xdc, 0xdd)
-    # json.loads, not orjson: exact for integers of any size
-    fields = json.loads(data) if data[:1] == b"[" else _decode_msgpack(data)
-    followers, sequence, occurred_at, offset, above, flat = fields
-    counts = tuple((flat[i], flat[i + 1], flat[i + 2]) for i in range(0, len(flat), 3))
-    return AccountState(followers, sequence, occurred_at, offset, tuple(above), counts)
-
-
-def encode_policy_state(s: PolicyState, partition: int, offsets: tuple[int, int]) -> bytes:
-    """The table value of a policy state, with its partition and the offsets of the
-    last crossing and result applied (for skipping redeliveries)."""
-    request = None if s.request is None else list(s.request)
-    return _encode_stored(
-        [s.above, s.verified, request, s.restricted, s.counts, partition, offsets]
-    )
-
-
-def decode_policy_state(data: bytes) -> tuple[PolicyState, int, tuple[int, int]]:
-    """The inverse of `encode_policy_state`: (state, partition, offsets)."""
-    above, verified, request, restricted, counts, partition, offsets = orjson.loads(data)
-    state = PolicyState(
-        tuple(above),
-        verified,
-        None if request is None else OpenRequest(*request),
-        restricted,
-        (counts[0], counts[1], counts[2], counts[3]),
-    )
-    return state, partition, (offsets[0], offsets[1])

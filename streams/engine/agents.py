@@ -21,16 +21,16 @@ import faust
 from faust import streams as faust_streams
 from faust.stores import memory as memory_store
 
-from streams import batches, transport
 from streams.config import Settings
 from streams.core.rules import Rules
-from streams.live import TICK, Consumed, CrossingProcessor, Outgoing, PolicyProcessor
-from streams.pipeline import InFlight
-from streams.watchdog import RESTART_EXIT_CODE, fail_fast
+from streams.engine import batches, transport
+from streams.engine.pipeline import InFlight
+from streams.engine.watchdog import RESTART_EXIT_CODE, fail_fast
+from streams.process.processors import TICK, Consumed, CrossingProcessor, Outgoing, PolicyProcessor
 
 __all__ = ["register"]
 
-log = logging.getLogger("streams.agents")
+log = logging.getLogger("streams.engine.agents")
 
 
 def _raw() -> faust.Schema:

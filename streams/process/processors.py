@@ -16,6 +16,7 @@ from streams import codec
 from streams.codec import Rejected
 from streams.config import Topics
 from streams.core.crossings import AccountState, Outcome, step
+from streams.core.identity import record_key
 from streams.core.policy import (
     PolicyOutput,
     PolicyState,
@@ -129,7 +130,10 @@ class CrossingProcessor:
             self.counters.dead_letters_total += 1
             return None
         event = codec.decode_follower_change_fast(raw)
-        if event is not None and record.key == f"{event.platform}:{event.account_id}".encode():
+        if (
+            event is not None
+            and record.key == record_key(event.platform, event.account_id).encode()
+        ):
             return event
         obj = None
         try:

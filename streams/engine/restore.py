@@ -36,7 +36,7 @@ from faust.transport.drivers import aiokafka as faust_aiokafka
 
 __all__ = ["Recovery", "TableManager", "read_to_highwaters", "restorable"]
 
-log = logging.getLogger("streams.restore")
+log = logging.getLogger("streams.engine.restore")
 
 STALL_SECONDS = 5.0
 """Give the rest to Faust after this long without a record from the broker."""

@@ -1,6 +1,6 @@
 """The Faust app: broker settings, topics and tables. Wiring only.
 
-`faust -A streams.app worker -l info` runs it as `thresholds worker` does,
+`faust -A streams.engine.app worker -l info` runs it as `thresholds worker` does,
 from the environment (see the README's settings table).
 """
 
@@ -43,7 +43,7 @@ def create_app(settings: Settings, rules: Rules, *, fast_start: bool = False) ->
     `fast_start` shortens the group-join timeouts for tests and the demo, where
     one worker joins an empty group on a local broker.
     """
-    # shortpoll:// is Faust's aiokafka transport with a short fetch wait (streams.transport)
+    # shortpoll:// is Faust's aiokafka transport with a short fetch wait (streams.engine.transport)
     brokers = [f"shortpoll://{s.strip()}" for s in settings.bootstrap_servers.split(",")]
     options: dict[str, Any] = {
         "broker": brokers,
@@ -63,12 +63,12 @@ def create_app(settings: Settings, rules: Rules, *, fast_start: bool = False) ->
         "stream_buffer_maxsize": 8192,
         "table_standby_replicas": 0,
         "consumer_max_fetch_size": 4 * 1024 * 1024,
-        # restores tables by reading their changelogs in bulk (streams.restore)
-        "TableManager": "streams.restore:TableManager",
+        # restores tables by reading their changelogs in bulk (streams.engine.restore)
+        "TableManager": "streams.engine.restore:TableManager",
     }
     if fast_start:
         # not broker_request_timeout: it also bounds the bulk changelog read
-        # (streams.restore), ~300,000 records a second
+        # (streams.engine.restore), ~300,000 records a second
         options.update(
             broker_session_timeout=10.0,
             broker_heartbeat_interval=1.0,
@@ -76,14 +76,14 @@ def create_app(settings: Settings, rules: Rules, *, fast_start: bool = False) ->
             stream_recovery_delay=0.0,
         )
     app = faust.App(settings.app_id, **options)
-    from streams import agents  # the agents register themselves on this app
+    from streams.engine import agents  # the agents register themselves on this app
 
     agents.register(app, settings, rules)
     return app
 
 
 def __getattr__(name: str) -> Any:
-    # `faust -A streams.app` finds `app` here, built from the environment
+    # `faust -A streams.engine.app` finds `app` here, built from the environment
     if name == "app":
         from streams.config import load_rules
 

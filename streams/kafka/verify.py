@@ -16,7 +16,7 @@ from typing import Any
 
 from streams.config import Settings
 from streams.core.rules import Rules
-from streams.replay import Replayer, iter_lines, replay_lines
+from streams.process.replay import Replayer, iter_lines, replay_lines
 
 __all__ = ["Report", "compare", "expected_from_log", "print_report", "verify_topics"]
 
@@ -96,7 +96,7 @@ def expected_from_log(log: Path, rules: Rules, settings: Settings) -> dict[str, 
 
 def verify_topics(settings: Settings, rules: Rules, log: Path, *, policy: bool = False) -> Report:
     """Compare the crossing topic (and, with `policy`, the downstream ones) with a replay."""
-    from streams import kafka_io
+    from streams.kafka import client as kafka_io
 
     t = settings.topics
     topics = [t.threshold_crossings, t.follower_changes_dlq, t.verification_results_dlq]

@@ -18,12 +18,13 @@ from typing import Any
 import orjson
 from rich.console import Console
 
-from streams import kafka_io
+from streams.cli.sandbox import Harness
 from streams.config import load_rules
-from streams.kafka_io import ConsumedRecord
-from streams.testing.harness import Harness, find_broker
-from streams.timestamps import format_utc, parse_rfc3339
-from streams.verify import compare, expected_from_log
+from streams.core.timestamps import format_utc, parse_rfc3339
+from streams.kafka import client as kafka_io
+from streams.kafka.client import ConsumedRecord
+from streams.kafka.discovery import find_broker
+from streams.kafka.verify import compare, expected_from_log
 
 __all__ = ["run_demo", "shift_log"]
 
@@ -121,14 +122,14 @@ def run_demo(log: Path | None = None, config: str | None = None) -> int:
     lines = [line for line in log.read_bytes().splitlines() if line.strip()]
 
     started = time.monotonic()
-    broker = find_broker()
+    broker = find_broker(apache_kafka=False)  # Tansu: the zero-setup default
     console.print(f"[bold]broker[/bold] {broker.bootstrap_servers}")
     harness = Harness(broker.bootstrap_servers, config=config)
     try:
         harness.create_topics()
         worker = harness.start_worker(wait=False)
         with console.status("starting the worker ..."):
-            from streams.live_cli import wait_ready
+            from streams.cli.live import wait_ready
 
             ready = wait_ready(worker.log, worker.process)
         console.print(f"[bold]worker[/bold] ready in {ready:.1f}s (log: {worker.log})")

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import IO
 
 from streams.config import ConfigError, Settings, load_rules
-from streams.replay import Counters, Replayer, iter_lines, replay_lines
+from streams.process.replay import Counters, Replayer, iter_lines, replay_lines
 
 __all__ = ["main"]
 
@@ -117,7 +117,7 @@ def _parser() -> argparse.ArgumentParser:
 
 def _add_live_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     # imported here so that `thresholds replay` never loads Faust or Kafka clients
-    from streams.live_cli import register
+    from streams.cli.live import register
 
     register(commands)
 

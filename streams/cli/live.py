@@ -29,7 +29,7 @@ def _settings() -> Settings:
 
 def check_topics(settings: Settings, create: bool) -> None:
     """Refuse to start on missing topics or co-partitioning that cannot hold."""
-    from streams import kafka_io
+    from streams.kafka import client as kafka_io
 
     if create:
         kafka_io.ensure_topics(settings)
@@ -70,8 +70,8 @@ def _cmd_worker(args: argparse.Namespace) -> int:
         return _supervise(args, settings.stop_timeout)
     import faust
 
-    from streams.app import create_app
-    from streams.watchdog import start_recovery_watchdog
+    from streams.engine.app import create_app
+    from streams.engine.watchdog import start_recovery_watchdog
 
     gc.set_threshold(*GC_THRESHOLDS)
     app = create_app(settings, rules, fast_start=args.fast_start)
@@ -91,11 +91,11 @@ def _supervise(args: argparse.Namespace, stop_timeout: float) -> int:
     """Run the Faust worker in a child process; start a fresh one when it asks to.
 
     The child exits with RESTART_EXIT_CODE when Faust lost input records (see
-    streams.agents); any other exit ends the supervisor with the same status.
+    streams.engine.agents); any other exit ends the supervisor with the same status.
     SIGTERM and SIGINT are passed on, so a stop is the child's graceful stop;
     a child still running `stop_timeout` seconds later is killed.
     """
-    from streams.watchdog import RESTART_EXIT_CODE
+    from streams.engine.watchdog import RESTART_EXIT_CODE
 
     cmd = [sys.executable, "-m", "streams.cli", "worker", "--child"]
     cmd += ["--config", args.config] if args.config else []
@@ -155,7 +155,7 @@ def _supervise(args: argparse.Namespace, stop_timeout: float) -> int:
 
 
 def _cmd_topics(args: argparse.Namespace) -> int:
-    from streams import kafka_io
+    from streams.kafka import client as kafka_io
 
     settings = _settings()
     created = kafka_io.ensure_topics(settings)
@@ -164,7 +164,7 @@ def _cmd_topics(args: argparse.Namespace) -> int:
 
 
 def _cmd_broker(args: argparse.Namespace) -> int:
-    from streams.broker import start_embedded_broker
+    from streams.kafka.embedded import start_embedded_broker
 
     broker = start_embedded_broker(args.port)
     print(broker.bootstrap_servers, flush=True)
@@ -177,7 +177,7 @@ def _cmd_broker(args: argparse.Namespace) -> int:
 
 
 def _read_log(path: Path) -> list[bytes]:
-    from streams.replay import iter_lines
+    from streams.process.replay import iter_lines
 
     try:
         with path.open("rb") as f:
@@ -189,7 +189,7 @@ def _read_log(path: Path) -> list[bytes]:
 def _cmd_produce(args: argparse.Namespace) -> int:
     from rich.progress import Progress
 
-    from streams import kafka_io
+    from streams.kafka import client as kafka_io
 
     settings = _settings()
     topic = args.topic or settings.topics.follower_changes
@@ -209,7 +209,7 @@ def _cmd_produce(args: argparse.Namespace) -> int:
 def _cmd_tail(args: argparse.Namespace) -> int:
     import orjson
 
-    from streams import kafka_io
+    from streams.kafka import client as kafka_io
 
     settings = _settings()
     for seen, record in enumerate(kafka_io.tail(settings, args.topic), 1):
@@ -222,7 +222,7 @@ def _cmd_tail(args: argparse.Namespace) -> int:
 
 
 def _cmd_verify(args: argparse.Namespace) -> int:
-    from streams.verify import print_report, verify_topics
+    from streams.kafka.verify import print_report, verify_topics
 
     settings = _settings()
     rules = load_rules(args.config or settings.config_path)
@@ -232,7 +232,7 @@ def _cmd_verify(args: argparse.Namespace) -> int:
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
-    from streams.demo import run_demo
+    from streams.cli.demo import run_demo
 
     return run_demo(log=Path(args.log) if args.log else None, config=args.config)
 

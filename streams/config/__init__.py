@@ -1,0 +1,8 @@
+"""Configuration, validated once at start-up: the TOML rules and the environment."""
+
+from __future__ import annotations
+
+from streams.config.rules_file import ConfigError, load_rules, parse_rules
+from streams.config.settings import Settings, Topics
+
+__all__ = ["ConfigError", "Settings", "Topics", "load_rules", "parse_rules"]

@@ -1,0 +1,159 @@
+"""The environment -> validated settings: broker, topics, store, tuning."""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from streams.config.rules_file import ConfigError
+
+__all__ = ["Settings", "Topics"]
+
+
+@dataclass(frozen=True, slots=True)
+class Topics:
+    """Topic names; every one can be renamed from the environment."""
+
+    follower_changes: str = "follower-changes"
+    threshold_crossings: str = "threshold-crossings"
+    verification_results: str = "verification-results"
+    verification_requests: str = "verification-requests"
+    account_restrictions: str = "account-restrictions"
+    # internal: one wall-clock tick per partition drives deadlines and phase starts
+    policy_ticks: str = "follower-thresholds-policy-ticks"
+
+    @property
+    def follower_changes_dlq(self) -> str:
+        """Dead letters of `follower_changes`."""
+        return f"{self.follower_changes}-dlq"
+
+    @property
+    def verification_results_dlq(self) -> str:
+        """Dead letters of `verification_results`."""
+        return f"{self.verification_results}-dlq"
+
+    def for_policy(self, type_name: str) -> str:
+        """The topic of a policy record: restrictions and lifts, or requests."""
+        if type_name in ("TrafficRestricted", "RestrictionLifted"):
+            return self.account_restrictions
+        return self.verification_requests
+
+    def outputs(self) -> list[str]:
+        """Every topic the workers write."""
+        return [
+            self.threshold_crossings,
+            self.verification_requests,
+            self.account_restrictions,
+            self.follower_changes_dlq,
+            self.verification_results_dlq,
+        ]
+
+    def all(self) -> list[str]:
+        """Every topic of the product."""
+        return [
+            self.follower_changes,
+            self.verification_results,
+            *self.outputs(),
+            f"{self.threshold_crossings}-dlq",
+            self.policy_ticks,
+        ]
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> Topics:
+        """Topic names from `TOPIC_*` variables, defaults otherwise."""
+        names = {}
+        for name in (
+            "follower_changes",
+            "threshold_crossings",
+            "verification_results",
+            "verification_requests",
+            "account_restrictions",
+            "policy_ticks",
+        ):
+            value = env.get(f"TOPIC_{name.upper()}")
+            if value is not None:
+                if not re.fullmatch(r"[A-Za-z0-9._-]{1,249}", value):
+                    raise ConfigError(
+                        f"TOPIC_{name.upper()}: not a valid Kafka topic name: {value!r}"
+                    )
+                names[name] = value
+        return cls(**names)
+
+
+def _int_env(env: Mapping[str, str], name: str, default: int, minimum: int = 1) -> int:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigError(f"{name}: expected an integer, got {raw!r}") from None
+    if value < minimum:
+        raise ConfigError(f"{name}: must be at least {minimum}, got {value}")
+    return value
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """Everything a worker reads from its environment, validated once."""
+
+    bootstrap_servers: str = "localhost:9092"
+    topics: Topics = field(default_factory=Topics)
+    partitions: int = 1
+    replication_factor: int = 1
+    store: str = "memory://"
+    config_path: str | None = None
+    app_id: str = "follower-thresholds"
+    processing_guarantee: str = "at_least_once"
+    batch_size: int = 2000
+    commit_every: int = 10_000
+    data_dir: str = ".thresholds-data"
+    recovery_timeout: float = 300.0
+    stop_timeout: float = 20.0
+    fetch_max_wait_ms: int = 20
+    security: Mapping[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        """Read the environment (`os.environ` by default); ConfigError on a bad value."""
+        env = os.environ if env is None else env
+        store = env.get("THRESHOLDS_STORE", "memory://")
+        if store not in ("memory://", "rocksdb://"):
+            raise ConfigError(f"THRESHOLDS_STORE: must be memory:// or rocksdb://, got {store!r}")
+        guarantee = env.get("PROCESSING_GUARANTEE", "at_least_once")
+        if guarantee not in ("at_least_once", "exactly_once"):
+            raise ConfigError(
+                f"PROCESSING_GUARANTEE: must be at_least_once or exactly_once, got {guarantee!r}"
+            )
+        security = {
+            k: env[k]
+            for k in (
+                "KAFKA_SECURITY_PROTOCOL",
+                "KAFKA_SASL_MECHANISM",
+                "KAFKA_SASL_USERNAME",
+                "KAFKA_SASL_PASSWORD",
+                "KAFKA_SSL_CAFILE",
+                "KAFKA_SSL_CERTFILE",
+                "KAFKA_SSL_KEYFILE",
+            )
+            if env.get(k)
+        }
+        return cls(
+            bootstrap_servers=env.get("KAFKA_BOOTSTRAP_SERVERS") or "localhost:9092",
+            topics=Topics.from_env(env),
+            partitions=_int_env(env, "TOPIC_PARTITIONS", 1),
+            replication_factor=_int_env(env, "TOPIC_REPLICATION_FACTOR", 1),
+            store=store,
+            config_path=env.get("THRESHOLDS_CONFIG") or None,
+            app_id=env.get("THRESHOLDS_APP_ID", "follower-thresholds"),
+            processing_guarantee=guarantee,
+            batch_size=_int_env(env, "THRESHOLDS_BATCH_SIZE", 2000),
+            commit_every=_int_env(env, "THRESHOLDS_COMMIT_EVERY", 10_000),
+            data_dir=env.get("THRESHOLDS_DATA_DIR", ".thresholds-data"),
+            recovery_timeout=float(_int_env(env, "THRESHOLDS_RECOVERY_TIMEOUT", 300)),
+            stop_timeout=float(_int_env(env, "THRESHOLDS_STOP_TIMEOUT", 20)),
+            fetch_max_wait_ms=_int_env(env, "THRESHOLDS_FETCH_MAX_WAIT_MS", 20),
+            security=security,
+        )

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import gc
 import os
 import signal
 import subprocess
@@ -49,41 +48,15 @@ def check_topics(settings: Settings, create: bool) -> None:
         )
 
 
-GC_THRESHOLDS = (50_000, 20, 100)
-"""The worker's collector thresholds (Python's default: 700, 10, 10).
-
-Faust makes several tracked objects per record (message, event, futures) that
-live for about one batch. At the default threshold a batch is promoted to the
-older generations, and full collections then walk the whole heap, finding
-nothing: 35-190 ms pauses every few hundred ms under load (gc.callbacks in
-the latency benchmark), straight into the tail latency and a fifth of the
-throughput. Reference counting frees those objects; the collector is only
-for cycles, which these thresholds still collect.
-"""
-
-
 def _cmd_worker(args: argparse.Namespace) -> int:
     settings = _settings()
     rules = load_rules(args.config or settings.config_path)
     if not args.child:
         check_topics(settings, args.create_topics)
         return _supervise(args, settings.stop_timeout)
-    import faust
+    from streams.engine.worker import run_worker
 
-    from streams.engine.app import create_app
-    from streams.engine.watchdog import start_recovery_watchdog
-
-    gc.set_threshold(*GC_THRESHOLDS)
-    app = create_app(settings, rules, fast_start=args.fast_start)
-
-    def recovery() -> tuple[bool, int]:
-        r: Any = app.tables.recovery  # type: ignore[attr-defined]  # Faust's TableManager
-        return bool(r.in_recovery), int(r.active_remaining_total())
-
-    start_recovery_watchdog(recovery, settings.recovery_timeout)
-    # INFO, not WARNING: at WARNING Faust draws a spinner that halves throughput
-    worker = faust.Worker(app, loglevel="INFO", quiet=args.quiet)
-    worker.execute_from_commandline()
+    run_worker(settings, rules, fast_start=args.fast_start, quiet=args.quiet)
     return 0
 
 

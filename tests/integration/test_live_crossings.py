@@ -86,7 +86,11 @@ def test_a_poison_record_is_dead_lettered_and_the_next_good_record_is_processed(
     t = thresholds_harness.topics
     letters = thresholds_harness.read(t.follower_changes_dlq)
     crossings = thresholds_harness.read(t.threshold_crossings)
-    assert [r.value["reason"] for r in letters] == ["invalid_encoding", "missing_field", "invalid_json"]
+    assert [r.value["reason"] for r in letters] == [
+        "invalid_encoding",
+        "missing_field",
+        "invalid_json",
+    ]
     assert all(r.value["partition"] == 0 and r.value["offset"] is not None for r in letters)
     assert [r.value["account_id"] for r in crossings] == ["after-poison"]
 

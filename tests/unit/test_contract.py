@@ -46,8 +46,59 @@ def imported_modules(path: Path) -> list[str]:
     return names
 
 
+def _package_of(path: Path) -> str:
+    parts = path.relative_to(ROOT).with_suffix("").parts
+    return ".".join(parts[:2]) if parts[0] == "streams" and len(parts) > 2 else parts[0]
+
+
+LAYERS = {
+    # a package may import the product packages listed, and nothing else of ours
+    "streams.core": set(),
+    "schemas": {"streams.core"},
+    "streams.codec": {"streams.core"},
+    "streams.config": {"streams.core"},
+    "streams.process": {"streams.core", "streams.codec", "streams.config"},
+    "streams.engine": {"streams.core", "streams.codec", "streams.config", "streams.process"},
+    "streams.kafka": {"streams.core", "streams.codec", "streams.config", "streams.process"},
+    "streams.cli": {
+        "schemas",
+        "streams.core",
+        "streams.codec",
+        "streams.config",
+        "streams.process",
+        "streams.engine",
+        "streams.kafka",
+    },
+}
+PRODUCT = [p for p in (ROOT / "streams").rglob("*.py") if _package_of(p) != "streams.testing"]
+
+
+def _ours(name: str) -> str | None:
+    parts = name.split(".")
+    if parts[0] == "schemas":
+        return "schemas"
+    if parts[0] == "streams" and len(parts) > 1:
+        return ".".join(parts[:2])
+    return None
+
+
+@pytest.mark.parametrize("package", sorted(LAYERS))
+def test_a_layer_imports_only_the_layers_beneath_it(package: str) -> None:
+    paths = [*PRODUCT, *(ROOT / "schemas").rglob("*.py")]
+
+    wrong = [
+        f"{path.relative_to(ROOT)} imports {name}"
+        for path in paths
+        if _package_of(path) == package
+        for name in imported_modules(path)
+        if (layer := _ours(name)) not in (None, package) and layer not in LAYERS[package]
+    ]
+
+    assert not wrong
+
+
 def test_the_core_imports_only_the_standard_library() -> None:
-    for path in (ROOT / "streams" / "core").glob("*.py"):
+    for path in (ROOT / "streams" / "core").rglob("*.py"):
         for name in imported_modules(path):
             top = name.split(".")[0]
             assert top in sys.stdlib_module_names or name.startswith("streams.core"), (
@@ -55,7 +106,30 @@ def test_the_core_imports_only_the_standard_library() -> None:
             )
 
 
-def test_nothing_imports_the_agents() -> None:
+def test_only_the_engine_imports_faust() -> None:
+    wrong = [
+        f"{path.relative_to(ROOT)} imports {name}"
+        for path in [*PRODUCT, *(ROOT / "schemas").rglob("*.py")]
+        if _package_of(path) != "streams.engine"
+        for name in imported_modules(path)
+        if name.split(".")[0] in {"faust", "mode", "aiokafka"}
+    ]
+
+    assert not wrong
+
+
+def test_the_product_never_imports_its_test_kit() -> None:
+    wrong = [
+        f"{path.relative_to(ROOT)} imports {name}"
+        for path in [*PRODUCT, *(ROOT / "schemas").rglob("*.py")]
+        for name in imported_modules(path)
+        if name.startswith("streams.testing") or name.split(".")[0] in {"testcontainers", "pytest"}
+    ]
+
+    assert not wrong
+
+
+def test_nothing_but_the_app_imports_the_agents() -> None:
     for path in [*(ROOT / "streams").rglob("*.py"), *(ROOT / "tests").rglob("*.py")]:
         if path.name == "app.py":
             continue

@@ -139,7 +139,19 @@ def _cmd_topics(args: argparse.Namespace) -> int:
 def _cmd_broker(args: argparse.Namespace) -> int:
     from streams.kafka.embedded import start_embedded_broker
 
-    broker = start_embedded_broker(args.port)
+    broker: Any
+    if args.kafka:
+        from streams.kafka import apache
+
+        if not apache.can_run():
+            raise _Refusal("--kafka needs java and mvn on the PATH")
+        try:
+            broker = apache.start_apache_kafka(args.port)
+        except apache.KafkaUnavailable as exc:
+            raise _Refusal(str(exc).splitlines()[0]) from None
+        print(f"Apache Kafka {apache.KAFKA_VERSION}; its log: {broker.log}", file=sys.stderr)
+    else:
+        broker = start_embedded_broker(args.port)
     print(broker.bootstrap_servers, flush=True)
     try:
         signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
@@ -225,8 +237,15 @@ def register(commands: Any) -> None:
     topics = commands.add_parser("topics", help="create every missing topic, explicitly configured")
     topics.set_defaults(run=_cmd_topics)
 
-    broker = commands.add_parser("broker", help="run the embedded broker (Tansu) until stopped")
+    broker = commands.add_parser(
+        "broker", help="run the embedded broker (Tansu), or Apache Kafka, until stopped"
+    )
     broker.add_argument("--port", type=int, default=None, help="port (a free one by default)")
+    broker.add_argument(
+        "--kafka",
+        action="store_true",
+        help="Apache Kafka (KRaft) as a JVM process instead: needs java and mvn",
+    )
     broker.set_defaults(run=_cmd_broker)
 
     demo = commands.add_parser("demo", help="broker + worker + a replayed sample log, live")

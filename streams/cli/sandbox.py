@@ -79,6 +79,7 @@ class Harness:
     config: str | None = None
     store: str = "memory://"
     commit_every: int | None = None
+    processing_guarantee: str = "at_least_once"
     name: str = field(default_factory=lambda: uuid.uuid4().hex[:8])
     workdir: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="thresholds-")))
     workers: list[Worker] = field(default_factory=list)
@@ -101,6 +102,7 @@ class Harness:
             "TOPIC_POLICY_TICKS": f"policy-ticks-{n}",
             **({"THRESHOLDS_CONFIG": self.config} if self.config else {}),
             **({"THRESHOLDS_COMMIT_EVERY": str(self.commit_every)} if self.commit_every else {}),
+            "PROCESSING_GUARANTEE": self.processing_guarantee,
         }
 
     @property
@@ -140,9 +142,14 @@ class Harness:
         """Send (key, value) records to `topic` exactly as given (hostile ones too)."""
         return kafka_io.send_raw(self.settings, topic, records)
 
-    def read(self, *topics: str, timeout: float = 30.0) -> list[ConsumedRecord]:
-        """Every record on `topics` so far (to the fetch high watermark)."""
-        return kafka_io.read_all(self.settings, topics, timeout=timeout)
+    def read(
+        self, *topics: str, timeout: float = 30.0, committed_only: bool = False
+    ) -> list[ConsumedRecord]:
+        """Every record on `topics` so far (to the fetch high watermark); with
+        `committed_only`, as a read_committed consumer sees them."""
+        return kafka_io.read_all(
+            self.settings, topics, timeout=timeout, committed_only=committed_only
+        )
 
     def wait_processed(self, timeout: float = 60.0) -> None:
         """Block until the worker group has committed everything produced to its inputs."""

@@ -230,7 +230,9 @@ class ConsumedRecord:
     value: dict[str, Any]
 
 
-def _consumer(settings: Settings, fetch_max_wait_ms: int = 100) -> Any:
+def _consumer(
+    settings: Settings, fetch_max_wait_ms: int = 100, *, committed_only: bool = False
+) -> Any:
     from kafka import KafkaConsumer
 
     _quiet_kafka_logs()
@@ -240,6 +242,7 @@ def _consumer(settings: Settings, fetch_max_wait_ms: int = 100) -> Any:
         group_id=None,
         auto_offset_reset="earliest",
         fetch_max_wait_ms=fetch_max_wait_ms,
+        isolation_level="read_committed" if committed_only else "read_uncommitted",
     )
 
 
@@ -261,10 +264,18 @@ def decoded(msg: Any) -> ConsumedRecord:
 
 
 def read_all(
-    settings: Settings, topics: Iterable[str], *, timeout: float = 30.0
+    settings: Settings,
+    topics: Iterable[str],
+    *,
+    timeout: float = 30.0,
+    committed_only: bool = False,
 ) -> list[ConsumedRecord]:
-    """Every record on `topics` so far, by partition order, read to the fetch high watermark."""
-    return _read_to_end(settings, topics, decoded, timeout)
+    """Every record on `topics` so far, by partition order, read to the fetch high watermark.
+
+    `committed_only` reads as a `read_committed` consumer: records of aborted
+    or open transactions are left out.
+    """
+    return _read_to_end(settings, topics, decoded, timeout, committed_only)
 
 
 def read_all_values(
@@ -275,10 +286,14 @@ def read_all_values(
 
 
 def _read_to_end(
-    settings: Settings, topics: Iterable[str], record: Callable[[Any], _R], timeout: float
+    settings: Settings,
+    topics: Iterable[str],
+    record: Callable[[Any], _R],
+    timeout: float,
+    committed_only: bool = False,
 ) -> list[_R]:
     topics = list(topics)
-    consumer = _consumer(settings)
+    consumer = _consumer(settings, committed_only=committed_only)
     try:
         tps = _partitions(consumer, topics)
         if not tps:
@@ -367,6 +382,23 @@ def high_watermarks(settings: Settings, tps: list[Any], timeout: float = 30.0) -
         consumer.close()
 
 
+def _records_after(settings: Settings, tp: Any, offset: int, end: int) -> bool:
+    """Whether a read_committed consumer is given any record of `tp` in [offset, end)."""
+    consumer = _consumer(settings, committed_only=True)
+    try:
+        consumer.assign([tp])
+        consumer.seek(tp, offset)
+        deadline = time.monotonic() + 5.0
+        while time.monotonic() < deadline:
+            if consumer.poll(timeout_ms=200).get(tp):
+                return True
+            if consumer.position(tp) >= end:
+                return False
+        return True  # an open transaction holds the rest back: not done yet
+    finally:
+        consumer.close()
+
+
 def wait_committed(
     settings: Settings, group: str, topics: Iterable[str], *, timeout: float = 60.0
 ) -> None:
@@ -386,12 +418,22 @@ def wait_committed(
         # offsets one request: poll those, and read the watermarks again only
         # once they are reached, in case the topics grew meanwhile.
         ends = high_watermarks(settings, tps, timeout)
+        probes = 0
         while True:
             behind = {}
             for tp, end in ends.items():
                 done = group_reader.committed(tp)
                 if end > 0 and (done is None or done < end):
                     behind[tp] = (done, end)
+            probes += 1
+            if behind and probes % 5 == 0:
+                # transactions leave markers (and aborted records) that no
+                # consumer is given: what a group has left may be only those
+                behind = {
+                    tp: (done, end)
+                    for tp, (done, end) in behind.items()
+                    if _records_after(settings, tp, done or 0, end)
+                }
             if not behind:
                 now = high_watermarks(settings, tps, timeout)
                 if now == ends:

@@ -12,7 +12,7 @@ import pytest
 from streams.core.rules import Rules
 from streams.kafka.embedded import embedded_broker
 from streams.kafka.verify import Report, compare, expected_from_log
-from streams.testing.harness import Harness
+from streams.testing.harness import Broker, Harness
 from streams.testing.logs import generate_events
 
 
@@ -112,5 +112,36 @@ def test_a_worker_whose_broker_is_gone_still_stops_within_its_stop_timeout(
 
         assert seconds <= 3 + 5
         assert "did not stop within 3s" in worker.log.read_text(errors="replace")
+    finally:
+        harness.stop()
+
+
+def test_exactly_once_under_kill_9_gives_each_record_exactly_once_to_read_committed(
+    kafka_broker: Broker, tmp_path: Path, fault_iterations: int
+) -> None:
+    if kafka_broker.kind == "tansu":
+        pytest.skip("Tansu has no transactions; exactly_once runs on Apache Kafka")
+    harness = Harness(kafka_broker.bootstrap_servers, processing_guarantee="exactly_once")
+    harness.create_topics()
+    log, lines = write_log(tmp_path, 20_000, 1_500, seed=24)
+    rng = random.Random(24)
+    harness.produce(lines)
+    try:
+        for _ in range(fault_iterations):
+            worker = harness.start_worker()
+            time.sleep(rng.uniform(0.5, 3.0))
+            worker.kill()
+        harness.start_worker()
+        harness.wait_processed(timeout=240)
+
+        t = harness.topics
+        expected = expected_from_log(log, Rules(), harness.settings)
+        crossings = harness.read(t.threshold_crossings, committed_only=True)
+        report = compare(expected[t.threshold_crossings], [r.value for r in crossings])
+        assert report.ok, explain(report)
+        assert report.duplicates == 0
+        policy = harness.read(*t.outputs(), committed_only=True)
+        ids = [r.value["event_id"] for r in policy if "event_id" in r.value]
+        assert len(ids) == len(set(ids)), "a read_committed consumer saw a record twice"
     finally:
         harness.stop()

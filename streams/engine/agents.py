@@ -65,15 +65,63 @@ def _consumed(events: Sequence[Any]) -> list[Consumed]:
     ]
 
 
-async def _send(producer: Any, out: list[Outgoing]) -> list[asyncio.Future[Any]]:
-    """Send every record without awaiting its acknowledgement; return those."""
-    send = producer.send
-    return [await send(topic, key, value, None, None, None) for topic, key, value in out]
+class _Sender:
+    """Sends an agent's records: plainly, or under exactly_once in the
+    transaction of the input partition that caused them.
+
+    Faust's `TransactionManager.send` picks the transaction by the destination
+    topic's group, so one input's outputs, its state and its offset land in up
+    to three transactions committed one after another; a kill -9 between two
+    commits showed read_committed consumers duplicates on Apache Kafka. Here
+    every record of an input partition goes to that partition's transaction,
+    the one Faust commits the partition's offsets in.
+    """
+
+    def __init__(self, app: faust.App, producer: Any, input_topic: str) -> None:
+        self.app = app
+        self.input_topic = input_topic
+        self.transactional = bool(app.in_transaction)
+        # behind the transaction manager: the producer of every transaction
+        self.producer = producer.producer if self.transactional else producer
+        self.plain = producer
+        self._prefix: str | None = None
+
+    def _transaction(self, source_partition: int) -> str:
+        if self._prefix is None:
+            group = self.app.assignor.group_for_topic(self.input_topic)
+            self._prefix = f"{self.app.conf.id}-{group}-"
+        return f"{self._prefix}{source_partition}"
+
+    async def send(
+        self,
+        topic: str,
+        key: bytes | None,
+        value: bytes,
+        partition: int | None,
+        source_partition: int,
+    ) -> asyncio.Future[Any]:
+        """Send one record; return its acknowledgement."""
+        if self.transactional:
+            return await self.producer.send(
+                topic,
+                key,
+                value,
+                partition,
+                None,
+                None,
+                transactional_id=self._transaction(source_partition),
+            )
+        return await self.producer.send(topic, key, value, partition, None, None)
+
+    async def send_all(self, out: list[Outgoing]) -> list[asyncio.Future[Any]]:
+        """Send every record without awaiting its acknowledgement; return those."""
+        send = self.send
+        return [await send(topic, key, value, None, source) for topic, key, value, source in out]
 
 
-async def _send_all(producer: Any, out: list[Outgoing]) -> None:
+async def _send_all(sender: _Sender, out: list[Outgoing]) -> None:
     """Send every record, then wait for all acknowledgements."""
-    await asyncio.gather(*await _send(producer, out))
+    await asyncio.gather(*await sender.send_all(out))
 
 
 MARKER = b"\x00end-of-batch"
@@ -82,7 +130,7 @@ MARKER = b"\x00end-of-batch"
 
 async def _write(
     app: faust.App,
-    producer: Any,
+    sender: _Sender,
     table: Any,
     writes: dict[bytes, tuple[int, bytes]],
     events: Sequence[Any],
@@ -109,7 +157,8 @@ async def _write(
     last_of_partition = {e.message.partition: e for e in events}
     store = table.data
     topic = table.changelog_topic.get_topic_name()
-    send = producer.send
+    producer = sender.producer
+    send = sender.send
     by_partition: dict[int, list[tuple[bytes, bytes]]] = {}
     for key, (partition, value) in writes.items():
         by_partition.setdefault(partition, []).append((key, value))
@@ -118,16 +167,16 @@ async def _write(
         with _as_current(last_of_partition[partition]):
             for key, value in records:
                 store[key] = value
-        if isinstance(producer, transport.Producer):
+        if isinstance(producer, transport.Producer) and not sender.transactional:
             pending += await producer.send_records(topic, partition, records)
-        else:  # the transaction manager (exactly_once), or another transport
-            pending += [await send(topic, k, v, partition, None, None) for k, v in records]
+        else:  # exactly_once, or another transport
+            pending += [await send(topic, k, v, partition, partition) for k, v in records]
     await asyncio.gather(*pending)
     for partition, event in last_of_partition.items():
         marker = str(event.message.offset).encode()
         with _as_current(event):
             store[MARKER] = marker
-        sent = await send(topic, MARKER, marker, partition, None, None)
+        sent = await send(topic, MARKER, marker, partition, partition)
         sent.add_done_callback(partial(_persisted, app, store))
 
 
@@ -262,32 +311,31 @@ def register(app: faust.App, settings: Settings, rules: Rules) -> None:
 
     @app.agent(changes, name="crossings")
     async def crossings(stream: Any) -> None:
-        # the producer, or with exactly_once the transaction manager, as Faust's
-        # own topic sends use it
         try:
-            producer = await app.maybe_start_producer()
-            persist = partial(_write, app, producer, account_state)
+            # the producer, or with exactly_once the transaction manager
+            sender = _Sender(app, await app.maybe_start_producer(), topics.follower_changes)
+            persist = partial(_write, app, sender, account_state)
             died = partial(fail_fast, "the crossings writer")
             async with flight.running(persist, _acker(stream), died):
                 async for events in batches.from_stream(stream, batch):
                     guard.check(events)
                     out, writes = crossing.process(_consumed(events))
-                    await flight.submit(events, await _send(producer, out), writes)
+                    await flight.submit(events, await sender.send_all(out), writes)
         except Exception as exc:  # every input is decoded totally: this is not one
             fail_fast("agent crossings", exc)
 
     @app.agent(policy_inputs, name="policy")
     async def verification_policy(stream: Any) -> None:
         try:
-            producer = await app.maybe_start_producer()
+            sender = _Sender(app, await app.maybe_start_producer(), topics.threshold_crossings)
             ack = _acker(stream)
             async for events in batches.from_stream(stream, batch):
                 guard.check(events)
                 out, writes, ticks = policy.process(_consumed(events), wall_clock_us())
-                await _send_all(producer, out)
+                await _send_all(sender, out)
                 clock_writes = {str(p).encode(): (p, str(t).encode()) for p, t in ticks.items()}
-                await _write(app, producer, policy_clock, clock_writes, events)
-                await _write(app, producer, policy_state, writes, events)
+                await _write(app, sender, policy_clock, clock_writes, events)
+                await _write(app, sender, policy_state, writes, events)
                 await ack(events)
         except Exception as exc:  # every input is decoded totally: this is not one
             fail_fast("agent policy", exc)

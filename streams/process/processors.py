@@ -47,8 +47,11 @@ class Consumed:
     value: bytes | None
 
 
-Outgoing = tuple[str, bytes | None, bytes]
-"""A record to send: (topic, key, value)."""
+Outgoing = tuple[str, bytes | None, bytes, int]
+"""A record to send: (topic, key, value, partition of the input record that caused it).
+
+The input partition places the record in that partition's transaction under
+exactly_once, so it commits atomically with the input's offset."""
 
 
 @dataclass(slots=True)
@@ -73,7 +76,7 @@ def _dead_letter(record: Consumed, rejected: Rejected, parsed: Any = None) -> Ou
         rejected=rejected,
         parsed=parsed,
     )
-    return (f"{record.topic}-dlq", record.key, codec.dumps(letter))
+    return (f"{record.topic}-dlq", record.key, codec.dumps(letter), record.partition)
 
 
 @dataclass
@@ -115,7 +118,8 @@ class CrossingProcessor:
                 continue
             states[key] = (record.partition, new_state)  # type: ignore[assignment]
             for c in crossings:
-                out.append((crossings_topic, key, codec.dumps(codec.encode_crossing(c))))
+                encoded = codec.dumps(codec.encode_crossing(c))
+                out.append((crossings_topic, key, encoded, record.partition))
             counters.crossings_total += len(crossings)
         writes = {
             key: (partition, codec.encode_account_state(state))
@@ -241,7 +245,8 @@ class PolicyProcessor:
             self._due_from[partition] = min(due_from, state.request.due_at)
         for o in outputs:
             topic = self.topics.for_policy(type(o).__name__)
-            self._out.append((topic, key, codec.dumps(codec.encode_policy_output(o))))
+            encoded = codec.dumps(codec.encode_policy_output(o))
+            self._out.append((topic, key, encoded, partition))
         self.counters.policy_records_total += len(outputs)
 
     def _phases(self, platform: str) -> tuple[Phase, ...]:

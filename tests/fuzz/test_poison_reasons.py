@@ -26,7 +26,7 @@ def _reasons(topic: str, record: Consumed) -> list[str]:
             Rules(), Topics(), lambda _: None, lambda _: iter(()), lambda _: None
         )
         out, _, _ = policy.process([record], 0)
-    return [orjson.loads(value)["reason"] for _, _, value in out]
+    return [orjson.loads(value)["reason"] for _, _, value, _ in out]
 
 
 @pytest.mark.parametrize(("topic", "case"), CASES, ids=[f"{t}: {c[0]}" for t, c in CASES])

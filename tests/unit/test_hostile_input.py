@@ -52,7 +52,7 @@ def test_any_record_is_processed_or_dead_lettered_live(raw: bytes, key: bytes | 
 
     assert processor.counters.events_total + processor.counters.dead_letters_total == 1
     assert all(
-        orjson.loads(value)["type"] in {"DeadLetter", "ThresholdCrossed"} for _, _, value in out
+        orjson.loads(value)["type"] in {"DeadLetter", "ThresholdCrossed"} for _, _, value, _ in out
     )
 
 

@@ -33,7 +33,7 @@ def test_a_batch_sends_crossings_and_saves_one_state_per_account() -> None:
         [change(0, 600_000), change(1, 100, day=2), change(2, 10, "b2")]
     )
 
-    assert [orjson.loads(v)["direction"] for _, _, v in out] == ["up", "down"]
+    assert [orjson.loads(v)["direction"] for _, _, v, _ in out] == ["up", "down"]
     assert set(writes) == {b"weibo:a1", b"weibo:b2"}
     assert codec.decode_account_state(writes[b"weibo:a1"][1]).offset == 1
 
@@ -47,7 +47,7 @@ def test_a_redelivered_record_is_skipped_against_the_saved_state() -> None:
     out, _ = restarted.process([change(1, 100, day=2), change(2, 700_000, day=3)])
 
     assert restarted.counters.redelivered_total == 1
-    assert [orjson.loads(v)["threshold"] for _, _, v in out] == [500_000]
+    assert [orjson.loads(v)["threshold"] for _, _, v, _ in out] == [500_000]
 
 
 def test_a_batch_dead_letters_a_key_mismatch_with_its_partition_and_offset() -> None:
@@ -90,7 +90,7 @@ def test_a_redelivered_crossing_does_not_run_the_policy_twice() -> None:
 
     again, _, _ = policy(saved).process([crossing_record(5)], now=1_700_000_000_000_000)
 
-    assert [orjson.loads(v)["type"] for _, _, v in out] == ["VerificationRequested"]
+    assert [orjson.loads(v)["type"] for _, _, v, _ in out] == ["VerificationRequested"]
     assert again == []
 
 
@@ -150,7 +150,7 @@ class PolicyTable:
     def run(self, processor: PolicyProcessor, records: list[Consumed], now: int = 0) -> list[str]:
         out, writes, _ = processor.process(records, now)
         self.saved.update({k: v for k, (_, v) in writes.items()})
-        return [orjson.loads(v)["type"] for _, _, v in out]
+        return [orjson.loads(v)["type"] for _, _, v, _ in out]
 
     def due_at(self) -> int:
         state, _, _ = codec.decode_policy_state(self.saved[b"weibo:a1"])

@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import os
 import time
 import weakref
 from collections.abc import Awaitable, Callable, Iterator, Sequence
@@ -24,8 +23,9 @@ from faust.stores import memory as memory_store
 from streams.config import Settings
 from streams.core.rules import Rules
 from streams.engine import batches, transport
+from streams.engine.guard import InputGuard
 from streams.engine.pipeline import InFlight
-from streams.engine.watchdog import RESTART_EXIT_CODE, fail_fast
+from streams.engine.watchdog import fail_fast
 from streams.process.processors import TICK, Consumed, CrossingProcessor, Outgoing, PolicyProcessor
 
 __all__ = ["register"]
@@ -202,56 +202,6 @@ def _acker(stream: Any) -> Callable[[Sequence[Any]], Awaitable[None]]:
     return ack
 
 
-class _InputGuard:
-    """Refuses to process an input partition out of order.
-
-    Faust can drop in-memory input records in a race at the end of table
-    recovery (faust-streaming issue #596, open) and then deliver later ones.
-    Processing those would apply an account's events out of order, and
-    re-reading the dropped ones afterwards cannot undo it. Input topics are
-    never compacted, so their offsets have no gaps: a delivered offset past
-    the next expected one means records were lost in the worker. The worker
-    then exits before touching that batch; `thresholds worker` restarts it in
-    a fresh process, which reads again from the committed offset.
-    """
-
-    def __init__(self, app: faust.App, processing_guarantee: str) -> None:
-        self.app = app
-        self.expected: dict[Any, int] = {}
-        # exactly-once runs leave transaction markers between offsets
-        self.enabled = processing_guarantee != "exactly_once"
-
-        @app.on_partitions_assigned.connect  # type: ignore[arg-type]
-        async def reset(sender: Any, assigned: Any, **_: Any) -> None:
-            # after any rebalance, Faust resumes each partition at its committed offset
-            self.expected.clear()
-
-    def check(self, events: Sequence[Any]) -> None:
-        """Exit (to be restarted) if `events` skip offsets of their partitions."""
-        if not self.enabled:
-            return
-        expected = self.expected
-        committed: Any = self.app.consumer  # Faust's ack bookkeeping, read only
-        for event in events:
-            message = event.message
-            tp, offset = message.tp, message.offset
-            want = expected.get(tp)
-            if want is None:
-                want = committed._committed_offset.get(tp)
-            if want is not None and offset > want:
-                log.error(
-                    "input records %s offsets %d..%d were lost inside the worker "
-                    "(faust-streaming #596); exiting to re-read them in order",
-                    tp,
-                    want,
-                    offset - 1,
-                )
-                logging.shutdown()
-                os._exit(RESTART_EXIT_CODE)
-            if want is None or offset >= want:
-                expected[tp] = offset + 1
-
-
 def _getter(table: Any) -> Callable[[bytes], bytes | None]:
     """`table.get`, or with the memory store its dict's own `get`: Faust's
     `Table.get` makes eight Python calls per key, and counts the read for a
@@ -306,7 +256,7 @@ def register(app: faust.App, settings: Settings, rules: Rules) -> None:
         # another worker may have written the states of these partitions
         policy.forget_deadlines()
 
-    guard = _InputGuard(app, settings.processing_guarantee)
+    guard = InputGuard(app)
     batch = settings.batch_size
 
     @app.agent(changes, name="crossings")
@@ -318,7 +268,7 @@ def register(app: faust.App, settings: Settings, rules: Rules) -> None:
             died = partial(fail_fast, "the crossings writer")
             async with flight.running(persist, _acker(stream), died):
                 async for events in batches.from_stream(stream, batch):
-                    guard.check(events)
+                    await guard.check(events)
                     out, writes = crossing.process(_consumed(events))
                     await flight.submit(events, await sender.send_all(out), writes)
         except Exception as exc:  # every input is decoded totally: this is not one
@@ -330,7 +280,7 @@ def register(app: faust.App, settings: Settings, rules: Rules) -> None:
             sender = _Sender(app, await app.maybe_start_producer(), topics.threshold_crossings)
             ack = _acker(stream)
             async for events in batches.from_stream(stream, batch):
-                guard.check(events)
+                await guard.check(events)
                 out, writes, ticks = policy.process(_consumed(events), wall_clock_us())
                 await _send_all(sender, out)
                 clock_writes = {str(p).encode(): (p, str(t).encode()) for p, t in ticks.items()}

@@ -120,25 +120,29 @@ class Recovery(FaustRecovery):
             )
 
     def _reader(self) -> aiokafka.AIOKafkaConsumer:
-        conf = self.app.conf
-        transport: Any = self.app.transport
-        return aiokafka.AIOKafkaConsumer(
-            bootstrap_servers=faust_aiokafka.server_list(transport.url, transport.default_port),
-            client_id=f"{conf.broker_client_id}-restore",
-            group_id=None,
-            enable_auto_commit=False,
-            # as the worker's own consumer: a start offset gone from the log
-            # means the oldest record still there
-            auto_offset_reset="earliest",
-            isolation_level="read_committed" if self.app.in_transaction else "read_uncommitted",
-            max_partition_fetch_bytes=conf.consumer_max_fetch_size,
-            fetch_max_wait_ms=100,
-            request_timeout_ms=int(conf.broker_request_timeout * 1000.0),
-            check_crcs=conf.broker_check_crcs,
-            **faust_aiokafka.credentials_to_aiokafka_auth(
-                conf.broker_credentials, conf.ssl_context
-            ),
-        )
+        return new_reader(self.app, "restore")
+
+
+def new_reader(app: Any, purpose: str) -> aiokafka.AIOKafkaConsumer:
+    """A consumer outside any group, with the worker's connection settings and
+    isolation level (read_committed, see streams.engine.transport)."""
+    conf = app.conf
+    transport: Any = app.transport
+    return aiokafka.AIOKafkaConsumer(
+        bootstrap_servers=faust_aiokafka.server_list(transport.url, transport.default_port),
+        client_id=f"{conf.broker_client_id}-{purpose}",
+        group_id=None,
+        enable_auto_commit=False,
+        # as the worker's own consumer: a start offset gone from the log
+        # means the oldest record still there
+        auto_offset_reset="earliest",
+        isolation_level="read_committed",  # as the worker's own consumer
+        max_partition_fetch_bytes=conf.consumer_max_fetch_size,
+        fetch_max_wait_ms=100,
+        request_timeout_ms=int(conf.broker_request_timeout * 1000.0),
+        check_crcs=conf.broker_check_crcs,
+        **faust_aiokafka.credentials_to_aiokafka_auth(conf.broker_credentials, conf.ssl_context),
+    )
 
 
 async def read_to_highwaters(

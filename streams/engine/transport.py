@@ -45,9 +45,7 @@ class _ConsumerThread(faust_aiokafka.AIOKafkaConsumerThread):
         consumer = super()._create_worker_consumer(transport)
         # aiokafka keeps the setting here until start() builds its fetcher;
         # fail loudly rather than silently ignore it on an aiokafka upgrade
-        if not hasattr(consumer, "_fetch_max_wait_ms") or not hasattr(
-            consumer, "_isolation_level"
-        ):
+        if not hasattr(consumer, "_fetch_max_wait_ms") or not hasattr(consumer, "_isolation_level"):
             raise RuntimeError("aiokafka changed: cannot set the fetch wait or isolation")
         consumer._fetch_max_wait_ms = fetch_max_wait_ms()
         # always read_committed (Faust does only under exactly_once): records of

@@ -26,6 +26,7 @@ from streams.core.policy import (
     on_result,
 )
 from streams.core.rules import Phase, Rules
+from streams.core.schedule import DEADLINE, PHASE_START, timer_order
 
 __all__ = [
     "Consumed",
@@ -308,21 +309,22 @@ class PolicyProcessor:
             stored[key] = state
             self._offsets.setdefault(key, offsets)
         stored.update({k: s for k, (p, s) in self._states.items() if p == partition})
-        timers: list[tuple[int, int, bytes, tuple[Phase, ...]]] = []
+        timers: list[tuple[tuple[int, int, str | bytes], bytes, tuple[Phase, ...]]] = []
         # a deadline that passed leaves its state as it was unless the state is
         # written again (which lowers this bound): only later ones count
         due_from = float("inf")
         for key, state in stored.items():
             if state.request is not None:
                 if state.request.due_at <= now:
-                    timers.append((state.request.due_at, 0, key, ()))
+                    at = state.request.due_at
+                    timers.append((timer_order(at, DEADLINE, key), key, ()))
                 else:
                     due_from = min(due_from, state.request.due_at)
         self._due_from[partition] = due_from
         for at, phases in starts.items():
-            timers.append((at, 1, b"", tuple(phases)))
-        for at, kind, key, started in sorted(timers):
-            if kind == 0:
+            timers.append((timer_order(at, PHASE_START), b"", tuple(phases)))
+        for (at, kind, _), key, started in sorted(timers, key=lambda timer: timer[0]):
+            if kind == DEADLINE:
                 self._deadline(key, partition, at)
             else:
                 for account_key in sorted(stored):

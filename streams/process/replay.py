@@ -29,6 +29,7 @@ from streams.core.policy import (
     on_result,
 )
 from streams.core.rules import Phase, PlatformRules, Rules
+from streams.core.schedule import DEADLINE, PHASE_START, timer_order
 
 __all__ = ["Counters", "Record", "Replayer", "iter_lines", "replay_lines"]
 
@@ -216,7 +217,10 @@ class Replayer:
             if (
                 next_deadline is not None
                 and next_deadline <= at
-                and (next_start is None or next_deadline <= next_start)
+                and (
+                    next_start is None
+                    or timer_order(next_deadline, DEADLINE) < timer_order(next_start, PHASE_START)
+                )
             ):
                 due_at, key, platform, account_id = heapq.heappop(deadlines)
                 phases = self.rules.for_platform(platform).phases

@@ -48,6 +48,9 @@ def main(argv: list[str] | None = None) -> int:
     console.print("[bold]offline replay[/bold] vs bare json.loads on the same lines")
     replay = measure(20_000 if args.tiny else 1_000_000, runs=1 if args.tiny else 3)
     broker = find_broker()
+    broker_name = {"apache-kafka": "Apache Kafka 4.1.1", "tansu": "the embedded broker (Tansu)"}
+    where = broker_name.get(broker.kind, f"the broker at {broker.bootstrap_servers}")
+    console.print(f"[bold]broker[/bold]: {where}")
     try:
         results = run_suite(
             broker.bootstrap_servers, sizes, say=console.print, quix_python=args.quix
@@ -69,7 +72,7 @@ def main(argv: list[str] | None = None) -> int:
         output.write_text(
             "# Benchmark results\n\n"
             f"{machine()}\n\n"
-            "Measured by `python3 run.py bench` in one run on the embedded broker.\n\n"
+            f"Measured by `python3 run.py bench` in one run on {where}.\n\n"
             "```\n" + text.export_text() + "```\n",
             encoding="utf-8",
         )

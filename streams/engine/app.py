@@ -76,6 +76,10 @@ def create_app(settings: Settings, rules: Rules, *, fast_start: bool = False) ->
             stream_recovery_delay=0.0,
         )
     app = faust.App(settings.app_id, **options)
+    from streams.engine.transport import SETTINGS_ATTRIBUTE
+
+    # the transport reads its settings from the app, not the environment
+    setattr(app, SETTINGS_ATTRIBUTE, settings)
     from streams.engine import agents  # the agents register themselves on this app
 
     agents.register(app, settings, rules)

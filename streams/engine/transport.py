@@ -32,12 +32,24 @@ from faust.transport.producer import ProducerBuffer
 
 from streams.config import Settings
 
-__all__ = ["Consumer", "Producer", "RawSchema", "Transport", "fetch_max_wait_ms"]
+__all__ = [
+    "SETTINGS_ATTRIBUTE",
+    "Consumer",
+    "Producer",
+    "RawSchema",
+    "Transport",
+    "fetch_max_wait_ms",
+]
 
 
-def fetch_max_wait_ms() -> int:
-    """The configured fetch wait in milliseconds (validated when the worker starts)."""
-    return Settings.from_env().fetch_max_wait_ms
+SETTINGS_ATTRIBUTE = "thresholds_settings"
+"""The attribute of the Faust app that holds our `Settings` (set by `create_app`)."""
+
+
+def fetch_max_wait_ms(app: Any) -> int:
+    """The app's configured fetch wait in milliseconds (validated at start-up)."""
+    settings: Settings = getattr(app, SETTINGS_ATTRIBUTE)
+    return settings.fetch_max_wait_ms
 
 
 class _ConsumerThread(faust_aiokafka.AIOKafkaConsumerThread):
@@ -47,7 +59,7 @@ class _ConsumerThread(faust_aiokafka.AIOKafkaConsumerThread):
         # fail loudly rather than silently ignore it on an aiokafka upgrade
         if not hasattr(consumer, "_fetch_max_wait_ms") or not hasattr(consumer, "_isolation_level"):
             raise RuntimeError("aiokafka changed: cannot set the fetch wait or isolation")
-        consumer._fetch_max_wait_ms = fetch_max_wait_ms()
+        consumer._fetch_max_wait_ms = fetch_max_wait_ms(self.consumer.app)
         # always read_committed (Faust does only under exactly_once): records of
         # an upstream producer's aborted transactions never happened; without
         # transactions upstream nothing changes

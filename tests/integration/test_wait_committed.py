@@ -37,12 +37,12 @@ def test_wait_committed_waits_for_records_produced_while_it_waits(
         produce(10)
         commit(5)
         returned = threading.Event()
-        waiter = threading.Thread(
-            target=lambda: (
-                kafka_io.wait_committed(settings, group, [topic], timeout=60),
-                returned.set(),
-            )
-        )
+
+        def wait() -> None:
+            kafka_io.wait_committed(settings, group, [topic], timeout=60)
+            returned.set()
+
+        waiter = threading.Thread(target=wait)
         waiter.start()
         time.sleep(1.0)  # the wait has read the topic's end (10) by now
         produce(5)  # the topic grows while the wait runs

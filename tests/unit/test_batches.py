@@ -20,7 +20,8 @@ def test_a_batch_stamps_its_partitions_for_fausts_stalled_stream_check() -> None
         app.flow_control.resume()  # as a running worker's flow is
         for partition, offset in ((3, 7), (3, 8), (5, 2)):
             message = Message("changes", partition, offset, 0.0, 0, {}, b"k", b"v", None)
-            await stream.channel.queue.put(app.conf.Event(app, b"k", b"v", {}, message))
+            event = app.conf.Event(app, b"k", b"v", {}, message)  # type: ignore[operator]  # Faust's setting is typed as a type
+            await stream.channel.queue.put(event)  # type: ignore[attr-defined]  # a Channel, typed as its iterator
         batch = await anext(batches.from_stream(stream, 10))
         return len(batch), dict(app.monitor.stream_inbound_time)
 

@@ -9,7 +9,7 @@ from hypothesis import given
 
 from streams import codec
 from streams.config import Topics
-from streams.core.crossings import AccountState, step
+from streams.core.crossings import AccountState, FollowerCountChanged, step
 from streams.core.policy import PolicyState
 from streams.core.rules import PlatformRules, Rules
 from streams.process.processors import TICK, Consumed, CrossingProcessor, PolicyProcessor
@@ -78,7 +78,7 @@ def crossing_record(offset: int) -> Consumed:
     return Consumed(TOPICS.threshold_crossings, 0, offset, b"weibo:a1", value)
 
 
-def codec_event() -> object:
+def codec_event() -> FollowerCountChanged:
     raw = orjson.dumps(follower_change("a1", 600_000, "2023-11-01T00:00:00Z"))
     return codec.decode_follower_change(codec.parse_json(raw), raw)
 

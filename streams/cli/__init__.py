@@ -111,6 +111,10 @@ def _parser() -> argparse.ArgumentParser:
     replay.add_argument("--output", metavar="FILE", help="write here instead of stdout")
     replay.set_defaults(run=_cmd_replay)
 
+    from streams.cli.report import register as register_report
+
+    register_report(commands)
+
     _add_live_commands(commands)
     return parser
 

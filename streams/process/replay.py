@@ -56,6 +56,9 @@ class Counters:
     policy_records: int = 0
     dead_letters: int = 0
     stale_events_total: int = 0
+    # set by `Replayer.feed` (replay_lines derives `events` by subtraction)
+    first_at: int | None = None
+    last_at: int | None = None
 
 
 def iter_lines(stream: IO[bytes]) -> Iterator[bytes]:
@@ -88,6 +91,10 @@ class Replayer:
     _next_phase: int = 0
     _next_due: int = 0
     _platform_rules: dict[str, PlatformRules] = field(default_factory=dict)
+    # a shard of the accounts: inputs of other accounts only move the clock
+    # (`thresholds report --jobs`); dead letters count where `keeps_dead_letters`
+    owns: Callable[[str], bool] | None = None
+    keeps_dead_letters: bool = True
 
     def __post_init__(self) -> None:
         grouped: dict[int, list[Phase]] = {}
@@ -134,8 +141,17 @@ class Replayer:
                 records = self._fire(at)
         platform = event.platform
         key = record_key(platform, event.account_id)
+        if self.owns is not None and not self.owns(key):
+            return records
         rules = self._rules_for(platform)
         state, crossings, outcome = step(self.crossing_states.get(key), event, rules)
+        counters = self.counters
+        counters.events += 1
+        if outcome is _APPLIED:
+            if counters.first_at is None or at < counters.first_at:
+                counters.first_at = at
+            if counters.last_at is None or at > counters.last_at:
+                counters.last_at = at
         return self._after_step(key, rules, state, crossings, outcome, records)
 
     def _rules_for(self, platform: str) -> PlatformRules:
@@ -180,6 +196,8 @@ class Replayer:
         self.counters.results += 1
         records = self._advance(result.decided_at)
         key = record_key(result.platform, result.account_id)
+        if self.owns is not None and not self.owns(key):
+            return records
         state, outputs = on_result(self.policy_states.get(key), result)
         self.policy_states[key] = state
         if outputs:
@@ -256,6 +274,8 @@ class Replayer:
             self._emit(key, outputs, out)
 
     def _dead_letter(self, topic: str, raw: bytes, obj: Any, rejected: Rejected) -> list[Record]:
+        if not self.keeps_dead_letters:
+            return _NOTHING
         self.counters.dead_letters += 1
         key = None
         if type(obj) is dict:

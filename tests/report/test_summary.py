@@ -1,0 +1,215 @@
+"""`thresholds report`'s numbers are what counting `thresholds replay`'s
+output of the same log and configuration gives, whatever `--jobs` is."""
+
+from __future__ import annotations
+
+import json
+import random
+import subprocess
+import sys
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import orjson
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from schemas import VerificationResult
+from streams.config import Topics, load_rules
+from streams.core.rules import Rules
+from streams.core.timestamps import format_utc, parse_rfc3339
+from streams.process.impact import Tally, summary, tally_log
+from streams.process.replay import Replayer, iter_lines
+from streams.testing.logs import follower_change, verification_result
+
+GOLDEN = Path(__file__).parent.parent / "golden"
+ROLLOUT = Path(__file__).parent.parent.parent / "streams" / "samples" / "rollout.toml"
+
+
+def write_log(path: Path, seed: int, n: int = 1_500, accounts: int = 30) -> Path:
+    """Accounts walking around the thresholds over four months, with verification
+    results, late events and a few bad lines."""
+    rng = random.Random(seed)
+    counts = [rng.choice([470_000, 520_000, 960_000, 1_020_000]) for _ in range(accounts)]
+    start = parse_rfc3339("2023-10-15T00:00:00Z")
+    lines = []
+    for i in range(n):
+        a = rng.randrange(accounts)
+        platform = "weibo" if a % 3 else "douyin"
+        at = format_utc(
+            start + i * 120 * 86_400_000_000 // n - rng.choice([0, 0, 0, 5 * 86_400_000_000])
+        )
+        roll = rng.random()
+        if roll < 0.03:
+            result = verification_result(f"a{a}", rng.choice(["verified", "rejected"]), at)
+            lines.append(orjson.dumps({**result, "platform": platform}))
+        elif roll < 0.04:
+            lines.append(b'{"followers": "not a number"}')
+        else:
+            counts[a] = max(0, counts[a] + rng.randint(-40_000, 40_000))
+            lines.append(orjson.dumps(follower_change(f"a{a}", counts[a], at, platform=platform)))
+    path.write_bytes(b"".join(line + b"\n" for line in lines))
+    return path
+
+
+def count_replay(path: Path, rules: Rules) -> dict[str, Any]:
+    """The spec's summary, counted from replay's records (and the log's results)."""
+    replayer = Replayer(rules, Topics())
+    crossings: Counter[tuple[str, str, str]] = Counter()
+    ever_above: dict[tuple[str, str], set[str]] = {}
+    above: dict[str, set[tuple[str, str]]] = {}
+    policy: Counter[str] = Counter()
+    restricted: dict[str, bool] = {}
+    pending: dict[str, bool] = {}
+    with path.open("rb") as f:
+        for line in iter_lines(f):
+            for _, record_key, value in replayer.feed(line):
+                kind = value["type"]
+                key = record_key or ""
+                if kind == "ThresholdCrossed":
+                    at = (value["platform"], str(value["threshold"]))
+                    crossings[(*at, value["direction"])] += 1
+                    if value["direction"] == "up":
+                        ever_above.setdefault(at, set()).add(key)
+                        above.setdefault(key, set()).add(at)
+                    else:
+                        above.setdefault(key, set()).discard(at)
+                elif kind != "DeadLetter":
+                    policy[kind] += 1
+                    if kind == "VerificationRequested":
+                        pending[key] = True
+                    elif kind in ("VerificationCancelled", "TrafficRestricted"):
+                        pending[key] = False
+                    restricted[key] = kind == "TrafficRestricted" or (
+                        restricted.get(key, False) and kind != "RestrictionLifted"
+                    )
+            try:  # a verified result closes an open request without a record
+                result = VerificationResult.model_validate_json(line)
+            except ValueError:
+                continue
+            if result.status == "verified":
+                pending[f"{result.platform}:{result.account_id}"] = False
+    platforms: dict[str, dict[str, dict[str, int]]] = {}
+    for platform, threshold, _ in crossings:
+        platforms.setdefault(platform, {})[threshold] = {
+            "up": crossings[(platform, threshold, "up")],
+            "down": crossings[(platform, threshold, "down")],
+            "ever_above": len(ever_above.get((platform, threshold), ())),
+            "above_at_end": sum((platform, threshold) in s for s in above.values()),
+        }
+    return {
+        "platforms": platforms,
+        "policy": {
+            **{
+                k: policy[k]
+                for k in (
+                    "VerificationRequested",
+                    "VerificationCancelled",
+                    "TrafficRestricted",
+                    "RestrictionLifted",
+                )
+            },
+            "restricted_at_end": sum(restricted.values()),
+            "pending_at_end": sum(pending.values()),
+        },
+    }
+
+
+def _sorted(platforms: dict[str, Any]) -> dict[str, Any]:
+    return {p: dict(sorted(t.items(), key=lambda kv: int(kv[0]))) for p, t in platforms.items()}
+
+
+def test_every_number_of_the_summary_is_what_counting_replay_gives(tmp_path: Path) -> None:
+    log = write_log(tmp_path / "log.jsonl", seed=1)
+    rules = load_rules(ROLLOUT)
+
+    scenario = summary([("rollout", tally_log(log, rules, Topics()))])["scenarios"][0]
+
+    expected = count_replay(log, rules)
+    assert _sorted(scenario["platforms"]) == _sorted(expected["platforms"])
+    assert scenario["policy"] == expected["policy"]
+    assert scenario["policy"]["TrafficRestricted"] > 0
+
+
+def test_the_logs_figures_count_accepted_events_dead_letters_and_stale_ones(
+    tmp_path: Path,
+) -> None:
+    log = write_log(tmp_path / "log.jsonl", seed=2)
+    replayer = Replayer()
+    with log.open("rb") as f:
+        lines = list(iter_lines(f))
+    for line in lines:
+        replayer.feed(line)
+
+    figures = summary([("default", tally_log(log, Rules(), Topics()))])["log"]
+
+    counters = replayer.counters
+    assert figures["lines"] == len(lines)
+    assert figures["dead_letters"] == counters.dead_letters > 0
+    assert figures["stale"] == counters.stale_events_total > 0
+    assert figures["events"] == counters.events - counters.stale_events_total
+    assert figures["accounts"] == len(replayer.crossing_states)
+
+
+def _merged(log: Path, rules: Rules, shards: int) -> dict[str, Any]:
+    total = Tally()
+    for shard in range(shards):
+        total.add(tally_log(log, rules, Topics(), shard, shards))
+    return summary([("s", total)])
+
+
+@settings(max_examples=15, deadline=None)
+@given(seed=st.integers(0, 10_000), shards=st.integers(2, 5))
+def test_spreading_the_accounts_over_shards_changes_no_number(seed: int, shards: int) -> None:
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        log = write_log(Path(tmp) / "log.jsonl", seed=seed, n=400, accounts=12)
+        rules = load_rules(ROLLOUT)
+
+        assert _merged(log, rules, shards) == _merged(log, rules, 1)
+
+
+def _report(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "streams.cli", "report", *args],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=300,
+    )
+
+
+def test_jobs_1_and_jobs_4_write_the_same_summary(tmp_path: Path) -> None:
+    log = write_log(tmp_path / "log.jsonl", seed=3)
+    configs = ["--config", str(ROLLOUT), "--config", str(GOLDEN / "sample.toml")]
+
+    one = _report(str(log), *configs, "--out", str(tmp_path / "one"), "--jobs", "1")
+    four = _report(str(log), *configs, "--out", str(tmp_path / "four"), "--jobs", "4")
+
+    assert one.returncode == 0, one.stderr
+    assert four.returncode == 0, four.stderr
+    summaries = [json.loads((tmp_path / d / "summary.json").read_text()) for d in ("one", "four")]
+    assert summaries[0] == summaries[1]
+    assert [s["name"] for s in summaries[0]["scenarios"]] == ["rollout", "sample"]
+
+
+def test_a_missing_log_is_one_line_and_exit_2(tmp_path: Path) -> None:
+    result = _report(str(tmp_path / "nope.jsonl"))
+
+    assert result.returncode == 2
+    assert result.stderr.count("\n") == 1
+    assert "not found" in result.stderr
+
+
+def test_a_bad_configuration_is_one_line_and_exit_2(tmp_path: Path) -> None:
+    log = write_log(tmp_path / "log.jsonl", seed=4, n=20)
+    bad = tmp_path / "bad.toml"
+    bad.write_text("hysteresis = 2.5\n")
+
+    result = _report(str(log), "--config", str(bad), "--out", str(tmp_path / "out"))
+
+    assert result.returncode == 2
+    assert result.stderr.count("\n") == 1
+    assert "hysteresis" in result.stderr

@@ -50,6 +50,13 @@ def _figure(rows: int) -> tuple[Figure, list[Axes]]:
     return fig, [a for (a,) in axes]
 
 
+def _save(fig: Figure, path: Path) -> None:
+    fig.suptitle(CHARTS[path.name])
+    fig.tight_layout()
+    fig.savefig(path, dpi=90)
+    plt.close(fig)
+
+
 def _above(path: Path, scenarios: Sequence[tuple[str, Tally]]) -> None:
     series = sorted({(p, t) for _, tally in scenarios for _, p, t in tally.above_change_per_day})
     fig, axes = _figure(max(1, len(series)))
@@ -64,10 +71,7 @@ def _above(path: Path, scenarios: Sequence[tuple[str, Tally]]) -> None:
         _style(ax, f"{platform}: accounts above {threshold:,} followers", "accounts")
         ax.legend(fontsize=8)
     axes[-1].set_xlabel("date (UTC)")
-    fig.suptitle(CHARTS["above.png"])
-    fig.tight_layout()
-    fig.savefig(path, dpi=90)
-    plt.close(fig)
+    _save(fig, path)
 
 
 def _crossings(path: Path, scenarios: Sequence[tuple[str, Tally]]) -> None:
@@ -87,10 +91,7 @@ def _crossings(path: Path, scenarios: Sequence[tuple[str, Tally]]) -> None:
         _style(ax, f"scenario {name}", "crossings per day")
         ax.legend(fontsize=8)
     axes[-1].set_xlabel("date (UTC)")
-    fig.suptitle(CHARTS["crossings.png"])
-    fig.tight_layout()
-    fig.savefig(path, dpi=90)
-    plt.close(fig)
+    _save(fig, path)
 
 
 def _policy(path: Path, scenarios: Sequence[tuple[str, Tally, Rules]]) -> None:
@@ -119,10 +120,7 @@ def _policy(path: Path, scenarios: Sequence[tuple[str, Tally, Rules]]) -> None:
         _style(ax, f"scenario {name} (dashed: phase starts)", "records per day")
         ax.legend(fontsize=8)
     axes[-1].set_xlabel("date (UTC)")
-    fig.suptitle(CHARTS["policy.png"])
-    fig.tight_layout()
-    fig.savefig(path, dpi=90)
-    plt.close(fig)
+    _save(fig, path)
 
 
 def _oscillation(path: Path, scenarios: Sequence[tuple[str, Tally]]) -> None:
@@ -137,10 +135,7 @@ def _oscillation(path: Path, scenarios: Sequence[tuple[str, Tally]]) -> None:
     _style(ax, "accounts by number of crossings (log scale)", "accounts", dates=False)
     ax.set_xlabel("crossings of one account over the log")
     ax.legend(fontsize=8)
-    fig.suptitle(CHARTS["oscillation.png"])
-    fig.tight_layout()
-    fig.savefig(path, dpi=90)
-    plt.close(fig)
+    _save(fig, path)
 
 
 def draw_charts(out: Path, scenarios: Sequence[tuple[str, Tally, Rules]]) -> list[str]:

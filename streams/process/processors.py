@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from streams import codec
 from streams.codec import Rejected
@@ -47,6 +47,8 @@ class Consumed:
     key: bytes | None
     value: bytes | None
 
+
+_Input = TypeVar("_Input")
 
 Outgoing = tuple[str, bytes | None, bytes, int]
 """A record to send: (topic, key, value, partition of the input record that caused it).
@@ -253,17 +255,23 @@ class PolicyProcessor:
     def _phases(self, platform: str) -> tuple[Phase, ...]:
         return self.rules.for_platform(platform).phases
 
-    def _crossing(self, record: Consumed, now: int) -> None:
+    def _decode(self, record: Consumed, decode: Callable[..., _Input]) -> _Input | None:
+        """The record decoded (its key checked), or None once it is dead-lettered."""
         raw = record.value
         obj = None
         try:
             if raw is None:
                 raise Rejected("invalid_json", "the record has no value")
             obj = codec.parse_json(raw)
-            crossing = codec.decode_threshold_crossed(obj, raw, record.key, check_key=True)
+            return decode(obj, raw, record.key, check_key=True)
         except Rejected as rejected:
             self._out.append(_dead_letter(record, rejected, obj))
             self.counters.dead_letters_total += 1
+            return None
+
+    def _crossing(self, record: Consumed, now: int) -> None:
+        crossing = self._decode(record, codec.decode_threshold_crossed)
+        if crossing is None:
             return
         key: bytes = record.key  # type: ignore[assignment]  # decoded: key matched
         if self._redelivered(key, record, 0):
@@ -274,16 +282,8 @@ class PolicyProcessor:
         self._emit(key, record.partition, state, outputs)
 
     def _result(self, record: Consumed) -> None:
-        raw = record.value
-        obj = None
-        try:
-            if raw is None:
-                raise Rejected("invalid_json", "the record has no value")
-            obj = codec.parse_json(raw)
-            result = codec.decode_verification_result(obj, raw, record.key, check_key=True)
-        except Rejected as rejected:
-            self._out.append(_dead_letter(record, rejected, obj))
-            self.counters.dead_letters_total += 1
+        result = self._decode(record, codec.decode_verification_result)
+        if result is None:
             return
         key: bytes = record.key  # type: ignore[assignment]  # decoded: key matched
         if self._redelivered(key, record, 1):

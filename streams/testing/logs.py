@@ -11,7 +11,7 @@ from typing import Any
 
 import orjson
 
-from streams.core.timestamps import format_utc
+from streams.core.timestamps import format_utc, parse_rfc3339
 
 __all__ = [
     "follower_change",
@@ -165,3 +165,37 @@ def hostile_records(n: int, *, seed: int = 13) -> Iterator[bytes]:
         yield json.dumps(bad).encode()  # the standard library writes any integer
         if i % 97 == 0:
             yield b'{"event_id": "s", "platform": "weibo", "account_id": "x\\ud800"}'
+
+
+def threshold_walk(
+    n: int,
+    accounts: int,
+    *,
+    seed: int = 1,
+    days: int = 120,
+    late_days: int = 5,
+    bad_lines: float = 0.0,
+) -> list[bytes]:
+    """Accounts on weibo and douyin walking around 500K and 1M over `days` days
+    (so 30-day deadlines and a rollout's phase starts fall inside), one event in
+    four arriving `late_days` late, 3 % verification results, and a share
+    `bad_lines` of lines that are dead letters."""
+    rng = random.Random(seed)
+    counts = [rng.choice([470_000, 520_000, 960_000, 1_020_000]) for _ in range(accounts)]
+    start = parse_rfc3339("2023-10-15T00:00:00Z")
+    lines = []
+    for i in range(n):
+        a = rng.randrange(accounts)
+        platform = "weibo" if a % 3 else "douyin"
+        late = rng.choice([0, 0, 0, late_days * 86_400_000_000])
+        at = format_utc(start + i * days * 86_400_000_000 // n - late)
+        roll = rng.random()
+        if roll < 0.03:
+            result = verification_result(f"a{a}", rng.choice(["verified", "rejected"]), at)
+            lines.append(orjson.dumps({**result, "platform": platform}))
+        elif roll < 0.03 + bad_lines:
+            lines.append(b'{"followers": "not a number"}')
+        else:
+            counts[a] = max(0, counts[a] + rng.randint(-40_000, 40_000))
+            lines.append(orjson.dumps(follower_change(f"a{a}", counts[a], at, platform=platform)))
+    return lines

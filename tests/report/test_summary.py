@@ -4,24 +4,21 @@ output of the same log and configuration gives, whatever `--jobs` is."""
 from __future__ import annotations
 
 import json
-import random
 import subprocess
 import sys
 from collections import Counter
 from pathlib import Path
 from typing import Any
 
-import orjson
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from schemas import VerificationResult
 from streams.config import Topics, load_rules
 from streams.core.rules import Rules
-from streams.core.timestamps import format_utc, parse_rfc3339
 from streams.process.impact import Tally, summary, tally_log
 from streams.process.replay import Replayer, iter_lines
-from streams.testing.logs import follower_change, verification_result
+from streams.testing.logs import threshold_walk
 
 GOLDEN = Path(__file__).parent.parent / "golden"
 ROLLOUT = Path(__file__).parent.parent.parent / "streams" / "samples" / "rollout.toml"
@@ -30,25 +27,7 @@ ROLLOUT = Path(__file__).parent.parent.parent / "streams" / "samples" / "rollout
 def write_log(path: Path, seed: int, n: int = 1_500, accounts: int = 30) -> Path:
     """Accounts walking around the thresholds over four months, with verification
     results, late events and a few bad lines."""
-    rng = random.Random(seed)
-    counts = [rng.choice([470_000, 520_000, 960_000, 1_020_000]) for _ in range(accounts)]
-    start = parse_rfc3339("2023-10-15T00:00:00Z")
-    lines = []
-    for i in range(n):
-        a = rng.randrange(accounts)
-        platform = "weibo" if a % 3 else "douyin"
-        at = format_utc(
-            start + i * 120 * 86_400_000_000 // n - rng.choice([0, 0, 0, 5 * 86_400_000_000])
-        )
-        roll = rng.random()
-        if roll < 0.03:
-            result = verification_result(f"a{a}", rng.choice(["verified", "rejected"]), at)
-            lines.append(orjson.dumps({**result, "platform": platform}))
-        elif roll < 0.04:
-            lines.append(b'{"followers": "not a number"}')
-        else:
-            counts[a] = max(0, counts[a] + rng.randint(-40_000, 40_000))
-            lines.append(orjson.dumps(follower_change(f"a{a}", counts[a], at, platform=platform)))
+    lines = threshold_walk(n, accounts, seed=seed, bad_lines=0.01)
     path.write_bytes(b"".join(line + b"\n" for line in lines))
     return path
 

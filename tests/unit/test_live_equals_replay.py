@@ -3,7 +3,6 @@ through both (live ticks at event time) gives the same records, in order."""
 
 from __future__ import annotations
 
-import random
 from pathlib import Path
 from typing import Any
 
@@ -12,10 +11,10 @@ import pytest
 
 from streams.config import Topics, load_rules
 from streams.core.rules import Rules
-from streams.core.timestamps import format_utc, parse_rfc3339
+from streams.core.timestamps import parse_rfc3339
 from streams.process.processors import TICK, Consumed, CrossingProcessor, PolicyProcessor
 from streams.process.replay import Replayer
-from streams.testing.logs import follower_change, verification_result
+from streams.testing.logs import threshold_walk
 
 GOLDEN = Path(__file__).parent.parent / "golden"
 TOPICS = Topics()
@@ -78,34 +77,10 @@ class LiveOnEventTime:
         return emitted + self._policy(crossings, now)
 
 
-def _log(seed: int, n: int = 4_000, accounts: int = 40) -> list[bytes]:
-    """Accounts walking around 500K and 1M over four months (so 30-day deadlines
-    and the sample's phase starts fall inside), some events late, some verified."""
-    rng = random.Random(seed)
-    counts = [rng.choice([470_000, 520_000, 960_000, 1_020_000]) for _ in range(accounts)]
-    start = parse_rfc3339("2023-10-15T00:00:00Z")
-    lines = []
-    for n_event in range(n):
-        i = rng.randrange(accounts)
-        at = start + n_event * 3_600_000_000 * 120 * 24 // n - rng.choice([0, 0, 0, 7_200_000_000])
-        if rng.random() < 0.03:
-            lines.append(
-                orjson.dumps(
-                    verification_result(
-                        f"a{i}", rng.choice(["verified", "rejected"]), format_utc(at)
-                    )
-                )
-            )
-            continue
-        counts[i] = max(0, counts[i] + rng.randint(-30_000, 30_000))
-        lines.append(orjson.dumps(follower_change(f"a{i}", counts[i], format_utc(at))))
-    return lines
-
-
 @pytest.mark.parametrize("config", [None, GOLDEN / "sample.toml"])
 def test_a_log_gives_the_same_records_live_on_event_time_and_in_replay(config: Path | None) -> None:
     rules = load_rules(config)
-    lines = _log(seed=5)
+    lines = threshold_walk(4_000, 40, seed=5, late_days=1)
     replayer = Replayer(rules, TOPICS)
     live = LiveOnEventTime(rules)
 

@@ -39,6 +39,9 @@ def _transactional_produce(
         for line in chunk:
             value = orjson.loads(line)
             producer.produce(topic, line, f"{value['platform']}:{value['account_id']}".encode())
+        # delivered first: an abort racing the transaction's AddPartitions was
+        # refused by Kafka 4.1 (INVALID_TXN_STATE, fatal to the producer)
+        producer.flush(30)
         if n % abort_every == 0:
             producer.abort_transaction(30)
         else:

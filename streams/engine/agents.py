@@ -25,6 +25,7 @@ from streams.core.rules import Rules
 from streams.engine import batches, transport
 from streams.engine.guard import InputGuard
 from streams.engine.pipeline import InFlight
+from streams.engine.probe import latest_offset_is_exact
 from streams.engine.watchdog import fail_fast
 from streams.process.processors import TICK, Consumed, CrossingProcessor, Outgoing, PolicyProcessor
 
@@ -134,9 +135,10 @@ async def _write(
     table: Any,
     writes: dict[bytes, tuple[int, bytes]],
     events: Sequence[Any],
+    markers: bool = True,
 ) -> None:
-    """Write the batch's state to the table's store and changelog, then close it
-    with a batch of exactly one record.
+    """Write the batch's state to the table's store and changelog, then, with
+    `markers`, close it with a batch of exactly one record.
 
     The changelog records go straight to the producer, awaited together, rather
     than through `Table.__setitem__`, which queues each one in Faust's producer
@@ -150,7 +152,8 @@ async def _write(
     Tansu answers ListOffsets(latest) with the start of the last record batch
     + 1, and Faust's recovery stops at that offset: records after the first
     one of a multi-record final batch would never be restored. A final batch
-    of one record makes the answer exact, so recovery reads every write.
+    of one record makes the answer exact, so recovery reads every write;
+    whether the broker needs it is measured at start-up (`streams.engine.probe`).
     """
     if not writes:
         return
@@ -167,29 +170,37 @@ async def _write(
         with _as_current(last_of_partition[partition]):
             for key, value in records:
                 store[key] = value
+        sizes = [1]  # records behind the last future: one, when sent one by one
         if isinstance(producer, transport.Producer) and not sender.transactional:
-            pending += await producer.send_records(topic, partition, records)
+            sent = await producer.send_records(topic, partition, records, sizes)
         else:  # exactly_once, or another transport
-            pending += [await send(topic, k, v, partition, partition) for k, v in records]
+            sent = [await send(topic, k, v, partition, partition) for k, v in records]
+        if not markers:
+            # the store's persisted offset is the batch's last record's
+            sent[-1].add_done_callback(partial(_persisted, app, store, later=sizes[-1] - 1))
+        pending += sent
     await asyncio.gather(*pending)
+    if not markers:
+        return
     for partition, event in last_of_partition.items():
         marker = str(event.message.offset).encode()
         with _as_current(event):
             store[MARKER] = marker
-        sent = await send(topic, MARKER, marker, partition, partition)
-        sent.add_done_callback(partial(_persisted, app, store))
+        closing = await send(topic, MARKER, marker, partition, partition)
+        closing.add_done_callback(partial(_persisted, app, store))
 
 
-def _persisted(app: faust.App, store: Any, sent: asyncio.Future[Any]) -> None:
+def _persisted(app: faust.App, store: Any, sent: asyncio.Future[Any], later: int = 0) -> None:
     # what Faust's Table does when its changelog write is acknowledged: a
     # RocksDB store remembers the offset, so a restart reads only what follows
     if sent.cancelled() or sent.exception() is not None:
         return
     written = sent.result()
+    offset = written.offset + later  # `later` records follow the one acknowledged
     if app.in_transaction:
-        app.tables.persist_offset_on_commit(store, written.topic_partition, written.offset)
+        app.tables.persist_offset_on_commit(store, written.topic_partition, offset)
     else:
-        store.set_persisted_offset(written.topic_partition, written.offset)
+        store.set_persisted_offset(written.topic_partition, offset)
 
 
 def _acker(stream: Any) -> Callable[[Sequence[Any]], Awaitable[None]]:
@@ -256,6 +267,19 @@ def register(app: faust.App, settings: Settings, rules: Rules) -> None:
         # another worker may have written the states of these partitions
         policy.forget_deadlines()
 
+    probed: list[asyncio.Future[bool]] = []
+
+    async def markers_needed() -> bool:
+        """Whether changelog writes need end markers on this broker (measured once)."""
+        if not probed:
+            await app.maybe_start_producer()
+            probed.append(
+                asyncio.ensure_future(
+                    latest_offset_is_exact(app, app.producer, topics.policy_ticks)
+                )
+            )
+        return not await probed[0]
+
     guard = InputGuard(app)
     batch = settings.batch_size
 
@@ -264,7 +288,8 @@ def register(app: faust.App, settings: Settings, rules: Rules) -> None:
         try:
             # the producer, or with exactly_once the transaction manager
             sender = _Sender(app, await app.maybe_start_producer(), topics.follower_changes)
-            persist = partial(_write, app, sender, account_state)
+            markers = await markers_needed()
+            persist = partial(_write, app, sender, account_state, markers=markers)
             died = partial(fail_fast, "the crossings writer")
             async with flight.running(persist, _acker(stream), died):
                 async for events in batches.from_stream(stream, batch):
@@ -278,14 +303,15 @@ def register(app: faust.App, settings: Settings, rules: Rules) -> None:
     async def verification_policy(stream: Any) -> None:
         try:
             sender = _Sender(app, await app.maybe_start_producer(), topics.threshold_crossings)
+            markers = await markers_needed()
             ack = _acker(stream)
             async for events in batches.from_stream(stream, batch):
                 await guard.check(events)
                 out, writes, ticks = policy.process(_consumed(events), wall_clock_us())
                 await _send_all(sender, out)
                 clock_writes = {str(p).encode(): (p, str(t).encode()) for p, t in ticks.items()}
-                await _write(app, sender, policy_clock, clock_writes, events)
-                await _write(app, sender, policy_state, writes, events)
+                await _write(app, sender, policy_clock, clock_writes, events, markers)
+                await _write(app, sender, policy_state, writes, events, markers)
                 await ack(events)
         except Exception as exc:  # every input is decoded totally: this is not one
             fail_fast("agent policy", exc)

@@ -228,10 +228,16 @@ class Producer(faust_aiokafka.Producer):
             self.buffer.app = self.app
 
     async def send_records(
-        self, topic: str, partition: int, records: list[tuple[bytes, bytes]]
+        self,
+        topic: str,
+        partition: int,
+        records: list[tuple[bytes, bytes]],
+        sizes: list[int] | None = None,
     ) -> list[asyncio.Future[Any]]:
         """Send `records` (key, value) to one partition in record batches built
-        with aiokafka's batch API; return one future per batch.
+        with aiokafka's batch API; return one future per batch (its metadata
+        holds the batch's first offset), and append each batch's number of
+        records to `sizes` when given.
 
         `send` makes a future per record and resolves each on the broker's
         answer: with a changelog write per event, a sixth of the worker's time
@@ -240,13 +246,19 @@ class Producer(faust_aiokafka.Producer):
         producer = self._ensure_producer()
         sent = []
         batch = producer.create_batch()
+        size = 0
         for key, value in records:
             if batch.append(key=key, value=value, timestamp=None) is None:
                 # full: ship it; a fresh batch takes any one record, however large
                 sent.append(await producer.send_batch(batch, topic, partition=partition))
-                batch = producer.create_batch()
+                if sizes is not None:
+                    sizes.append(size)
+                batch, size = producer.create_batch(), 0
                 batch.append(key=key, value=value, timestamp=None)
+            size += 1
         sent.append(await producer.send_batch(batch, topic, partition=partition))
+        if sizes is not None:
+            sizes.append(size)
         return sent
 
 

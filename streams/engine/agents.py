@@ -84,7 +84,6 @@ class _Sender:
         self.transactional = bool(app.in_transaction)
         # behind the transaction manager: the producer of every transaction
         self.producer = producer.producer if self.transactional else producer
-        self.plain = producer
         self._prefix: str | None = None
 
     def _transaction(self, source_partition: int) -> str:

@@ -33,6 +33,7 @@ import orjson
 from streams.kafka import client as kafka_io
 from streams.testing.harness import Harness, Worker
 from streams.testing.logs import follower_change, generate_events
+from streams.testing.recovery import seconds_to_processing
 
 __all__ = ["Results", "Sizes", "run_suite"]
 
@@ -586,6 +587,21 @@ def run_suite(
         h.stop()
     results.add("latency_p50", p50, "ms", f"produce -> crossing at {ours / 2:,.0f} events/s")
     results.add("latency_p99", p99, "ms", "target <= 50 ms")
+
+    say("time to processing again: kill -9, then a clean stop, each followed by a new worker")
+    for how, stop in (("kill_9", Worker.kill), ("sigterm", Worker.terminate)):
+        h = Harness(bootstrap)
+        h.create_topics()
+        try:
+            seconds = seconds_to_processing(h, stop)
+        finally:
+            h.stop()
+        results.add(
+            f"restart_after_{how}",
+            seconds,
+            "s",
+            "stop -> a new worker's first crossing (Kafka: session timeout 10 s + 10 s)",
+        )
 
     say("memory per tracked account")
     h = Harness(bootstrap)

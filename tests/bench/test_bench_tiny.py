@@ -41,6 +41,8 @@ def test_the_benchmark_suite_runs_end_to_end_and_reports_every_figure(tmp_path: 
         "ours",
         "latency_p99",
         "recovery",
+        "restart_after_kill_9",
+        "restart_after_sigterm",
         "bytes_per_account",
         "rocksdb",
         "two_workers_4p",

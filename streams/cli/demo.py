@@ -28,7 +28,7 @@ from streams.kafka.verify import compare, expected_from_log
 
 __all__ = ["run_demo", "shift_log"]
 
-SAMPLES = Path(__file__).parent / "samples"
+SAMPLES = Path(__file__).parent.parent / "samples"
 ANCHOR = parse_rfc3339("2024-01-01T00:00:00Z")
 _TIME_FIELDS = ("occurred_at", "decided_at")
 

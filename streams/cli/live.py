@@ -15,7 +15,7 @@ from streams.config import ConfigError, Settings, load_rules
 
 __all__ = ["register"]
 
-SAMPLES = Path(__file__).parent / "samples"
+SAMPLES = Path(__file__).parent.parent / "samples"
 
 
 class _Refusal(ConfigError):

@@ -418,22 +418,25 @@ def wait_committed(
         # offsets one request: poll those, and read the watermarks again only
         # once they are reached, in case the topics grew meanwhile.
         ends = high_watermarks(settings, tps, timeout)
-        probes = 0
+        last: dict[Any, int | None] = {}  # each partition's committed offset at the last poll
+        still: dict[Any, int] = {}  # polls in a row it stood still
         while True:
             behind = {}
             for tp, end in ends.items():
                 done = group_reader.committed(tp)
                 if end > 0 and (done is None or done < end):
                     behind[tp] = (done, end)
-            probes += 1
-            if behind and probes % 5 == 0:
-                # transactions leave markers (and aborted records) that no
-                # consumer is given: what a group has left may be only those
-                behind = {
-                    tp: (done, end)
-                    for tp, (done, end) in behind.items()
-                    if _records_after(settings, tp, done or 0, end)
-                }
+                still[tp] = still.get(tp, 0) + 1 if tp in last and last[tp] == done else 0
+                last[tp] = done
+            # transactions leave markers (and aborted records) that no consumer
+            # is given: a partition whose group has stopped short of the end
+            # for a second may have only those left (asked only then: a probe
+            # costs a consumer and a fetch)
+            behind = {
+                tp: (done, end)
+                for tp, (done, end) in behind.items()
+                if still.get(tp, 0) % 5 != 4 or _records_after(settings, tp, done or 0, end)
+            }
             if not behind:
                 now = high_watermarks(settings, tps, timeout)
                 if now == ends:

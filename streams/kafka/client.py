@@ -420,6 +420,10 @@ def wait_committed(
         ends = high_watermarks(settings, tps, timeout)
         last: dict[Any, int | None] = {}  # each partition's committed offset at the last poll
         still: dict[Any, int] = {}  # polls in a row it stood still
+        # (committed, end) pairs a probe found nothing readable between: such a
+        # partition is done for as long as both stay put (several partitions can
+        # stop short at different polls, so a probe's answer must be kept)
+        drained: dict[Any, tuple[int | None, int]] = {}
         while True:
             behind = {}
             for tp, end in ends.items():
@@ -432,11 +436,11 @@ def wait_committed(
             # is given: a partition whose group has stopped short of the end
             # for a second may have only those left (asked only then: a probe
             # costs a consumer and a fetch)
-            behind = {
-                tp: (done, end)
-                for tp, (done, end) in behind.items()
-                if still.get(tp, 0) % 5 != 4 or _records_after(settings, tp, done or 0, end)
-            }
+            for tp, (done, end) in behind.items():
+                if still[tp] % 5 == 4 and drained.get(tp) != (done, end):
+                    if not _records_after(settings, tp, done or 0, end):
+                        drained[tp] = (done, end)
+            behind = {tp: pair for tp, pair in behind.items() if drained.get(tp) != pair}
             if not behind:
                 now = high_watermarks(settings, tps, timeout)
                 if now == ends:

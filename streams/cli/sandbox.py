@@ -24,6 +24,7 @@ import orjson
 from streams.config import Settings, Topics
 from streams.kafka import client as kafka_io
 from streams.kafka.client import ConsumedRecord
+from streams.kafka.embedded import free_port
 
 __all__ = ["Harness", "Worker"]
 
@@ -34,6 +35,7 @@ class Worker:
 
     process: subprocess.Popen[bytes]
     log: Path
+    url: str = ""  # its web server: /health, /ready, /metrics, /accounts
 
     def kill(self) -> None:
         """kill -9: no shutdown, no commit."""
@@ -80,6 +82,7 @@ class Harness:
     store: str = "memory://"
     commit_every: int | None = None
     processing_guarantee: str = "at_least_once"
+    web_token: str | None = None
     name: str = field(default_factory=lambda: uuid.uuid4().hex[:8])
     workdir: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="thresholds-")))
     workers: list[Worker] = field(default_factory=list)
@@ -103,6 +106,7 @@ class Harness:
             **({"THRESHOLDS_CONFIG": self.config} if self.config else {}),
             **({"THRESHOLDS_COMMIT_EVERY": str(self.commit_every)} if self.commit_every else {}),
             "PROCESSING_GUARANTEE": self.processing_guarantee,
+            **({"THRESHOLDS_WEB_TOKEN": self.web_token} if self.web_token else {}),
         }
 
     @property
@@ -124,7 +128,10 @@ class Harness:
         from streams.cli.live import spawn_worker, wait_ready
 
         log = self.workdir / f"worker-{len(self.workers)}.log"
-        worker = Worker(spawn_worker(self.env, log=log), log)
+        port = free_port()
+        url = f"http://127.0.0.1:{port}"
+        env = {**self.env, "THRESHOLDS_WEB_PORT": str(port), "THRESHOLDS_WEB_URL": url}
+        worker = Worker(spawn_worker(env, log=log), log, url)
         self.workers.append(worker)
         if wait:
             wait_ready(log, worker.process, timeout)

@@ -8,9 +8,10 @@ from typing import Any
 import orjson
 
 from streams.codec.inputs import SCHEMA_VERSION
-from streams.core.crossings import ThresholdCrossed
+from streams.core.crossings import AccountState, ThresholdCrossed
 from streams.core.policy import (
     PolicyOutput,
+    PolicyState,
     RestrictionLifted,
     TrafficRestricted,
     VerificationCancelled,
@@ -18,7 +19,14 @@ from streams.core.policy import (
 )
 from streams.core.timestamps import format_utc
 
-__all__ = ["dumps", "encode_crossing", "encode_policy_output"]
+__all__ = [
+    "account_view",
+    "dumps",
+    "encode_account_lookup",
+    "encode_crossing",
+    "encode_policy_lookup",
+    "encode_policy_output",
+]
 
 dumps: Callable[[Any], bytes] = orjson.dumps
 """Serialise a value for a topic (the same bytes live and in replay)."""
@@ -68,3 +76,43 @@ def encode_policy_output(o: PolicyOutput) -> dict[str, Any]:
         head["lifted_at"] = format_utc(o.lifted_at)
         head["reason"] = o.reason
     return head
+
+
+def encode_account_lookup(s: AccountState) -> dict[str, Any]:
+    """The crossing state's part of an account lookup (`GET /accounts/...`)."""
+    return {
+        "followers": s.followers,
+        "occurred_at": format_utc(s.occurred_at),
+        "sequence": s.sequence,
+        "above": list(s.above),
+    }
+
+
+def encode_policy_lookup(s: PolicyState) -> dict[str, Any]:
+    """The policy state's part of an account lookup."""
+    request = s.request
+    return {
+        "verified": s.verified,
+        "request": None
+        if request is None
+        else {
+            "request_id": request.request_id,
+            "threshold": request.threshold,
+            "due_at": format_utc(request.due_at),
+        },
+        "restricted": s.restricted,
+        "restricted_since": None if s.restricted_since is None else format_utc(s.restricted_since),
+    }
+
+
+def account_view(
+    platform: str,
+    account_id: str,
+    account: dict[str, Any] | None,
+    policy: dict[str, Any] | None,
+) -> dict[str, Any]:
+    """The lookup's answer: the account's crossing state (null fields for an
+    account the policy knows but whose changes this worker never saw) and its
+    policy state."""
+    crossing = account or {"followers": None, "occurred_at": None, "sequence": None, "above": []}
+    return {"platform": platform, "account_id": account_id, **crossing, "policy": policy}

@@ -65,18 +65,29 @@ def encode_policy_state(s: PolicyState, partition: int, offsets: tuple[int, int]
     last crossing and result applied (for skipping redeliveries)."""
     request = None if s.request is None else list(s.request)
     return _encode_stored(
-        [s.above, s.verified, request, s.restricted, s.counts, partition, offsets]
+        [
+            s.above,
+            s.verified,
+            request,
+            s.restricted,
+            s.counts,
+            partition,
+            offsets,
+            s.restricted_since,
+        ]
     )
 
 
 def decode_policy_state(data: bytes) -> tuple[PolicyState, int, tuple[int, int]]:
-    """The inverse of `encode_policy_state`: (state, partition, offsets)."""
-    above, verified, request, restricted, counts, partition, offsets = orjson.loads(data)
+    """The inverse of `encode_policy_state`: (state, partition, offsets); also
+    reads the seven-field values of earlier versions (no `restricted_since`)."""
+    above, verified, request, restricted, counts, partition, offsets, *since = orjson.loads(data)
     state = PolicyState(
         tuple(above),
         verified,
         None if request is None else OpenRequest(*request),
         restricted,
         (counts[0], counts[1], counts[2], counts[3]),
+        since[0] if since else None,
     )
     return state, partition, (offsets[0], offsets[1])

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import socket
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
@@ -114,6 +115,11 @@ class Settings:
     stop_timeout: float = 20.0
     fetch_max_wait_ms: int = 20
     security: Mapping[str, str] = field(default_factory=dict)
+    web_host: str = "0.0.0.0"  # noqa: S104 - a worker serves its probes to the orchestrator
+    web_port: int = 6066
+    # the URL other workers reach this one at (lookups are forwarded to the key's owner)
+    web_url: str = "http://localhost:6066"
+    web_token: str | None = None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -140,6 +146,16 @@ class Settings:
             )
             if env.get(k)
         }
+        web_port = _int_env(env, "THRESHOLDS_WEB_PORT", 6066)
+        if web_port > 65535:
+            raise ConfigError(f"THRESHOLDS_WEB_PORT: not a TCP port: {web_port}")
+        web_url = (
+            env.get("THRESHOLDS_WEB_URL") or f"http://{socket.gethostname()}:{web_port}"
+        ).rstrip("/")
+        if not re.fullmatch(r"https?://[^/\s]+", web_url):
+            raise ConfigError(
+                f"THRESHOLDS_WEB_URL: expected http://HOST:PORT (no path), got {web_url!r}"
+            )
         return cls(
             bootstrap_servers=env.get("KAFKA_BOOTSTRAP_SERVERS") or "localhost:9092",
             topics=Topics.from_env(env),
@@ -156,4 +172,8 @@ class Settings:
             stop_timeout=float(_int_env(env, "THRESHOLDS_STOP_TIMEOUT", 20)),
             fetch_max_wait_ms=_int_env(env, "THRESHOLDS_FETCH_MAX_WAIT_MS", 20),
             security=security,
+            web_host=env.get("THRESHOLDS_WEB_HOST") or "0.0.0.0",  # noqa: S104
+            web_port=web_port,
+            web_url=web_url,
+            web_token=env.get("THRESHOLDS_WEB_TOKEN") or None,
         )

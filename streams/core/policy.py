@@ -109,6 +109,8 @@ class PolicyState(NamedTuple):
     restricted: bool = False
     # ordinals of the records emitted so far: requested, cancelled, restricted, lifted
     counts: tuple[int, int, int, int] = (0, 0, 0, 0)
+    # when the restriction in force began (UTC microseconds), None when not restricted
+    restricted_since: int | None = None
 
 
 _REQUESTED, _CANCELLED, _RESTRICTED, _LIFTED = range(4)
@@ -207,7 +209,7 @@ def on_crossing(
         if state.restricted:
             state, event_id = _next_id(state, _LIFTED, platform, account_id)
             out.append(RestrictionLifted(event_id, platform, account_id, when, "below_threshold"))
-            state = state._replace(restricted=False)
+            state = state._replace(restricted=False, restricted_since=None)
     return state, out
 
 
@@ -237,7 +239,7 @@ def on_deadline(
         due_at,
         "verification_overdue",
     )
-    return state._replace(request=None, restricted=True), [restricted]
+    return state._replace(request=None, restricted=True, restricted_since=due_at), [restricted]
 
 
 def on_result(
@@ -256,7 +258,7 @@ def on_result(
                 event_id, result.platform, result.account_id, result.decided_at, "verified"
             )
         )
-        state = state._replace(restricted=False)
+        state = state._replace(restricted=False, restricted_since=None)
     return state, out
 
 

@@ -24,9 +24,11 @@ from streams.config import Settings
 from streams.core.rules import Rules
 from streams.engine import batches, transport
 from streams.engine.guard import InputGuard
+from streams.engine.metrics import WorkerMetrics
 from streams.engine.pipeline import InFlight
 from streams.engine.probe import latest_offset_is_exact
 from streams.engine.watchdog import fail_fast
+from streams.engine.web import Readiness, register_pages
 from streams.process.processors import TICK, Consumed, CrossingProcessor, Outgoing, PolicyProcessor
 
 __all__ = ["register"]
@@ -202,10 +204,12 @@ def _persisted(app: faust.App, store: Any, sent: asyncio.Future[Any], later: int
         store.set_persisted_offset(written.topic_partition, offset)
 
 
-def _acker(stream: Any) -> Callable[[Sequence[Any]], Awaitable[None]]:
-    """Acks events on `stream`, which lets Faust commit their offsets."""
+def _acker(stream: Any, metrics: WorkerMetrics) -> Callable[[Sequence[Any]], Awaitable[None]]:
+    """Acks events on `stream`, which lets Faust commit their offsets, once
+    their outputs are acknowledged (the processing time ends here)."""
 
     async def ack(events: Sequence[Any]) -> None:
+        metrics.processed(events)
         for event in events:
             await stream.ack(event)
 
@@ -260,9 +264,19 @@ def register(app: faust.App, settings: Settings, rules: Rules) -> None:
         return None if value is None else int(value)
 
     policy = PolicyProcessor(rules, topics, _getter(policy_state), scan, last_tick)
+    metrics = WorkerMetrics(
+        app,
+        settings,
+        crossing.counters,
+        policy.counters,
+        {t.name: t for t in (account_state, policy_state)},
+    )
+    readiness = Readiness(app, agents=["crossings", "policy"])
+    register_pages(app, settings, readiness, metrics, account_state, policy_state)
 
     @app.on_partitions_assigned.connect  # type: ignore[arg-type]
     async def rescan(sender: Any, assigned: Any, **_: Any) -> None:
+        readiness.joined = True
         # another worker may have written the states of these partitions
         policy.forget_deadlines()
 
@@ -290,7 +304,7 @@ def register(app: faust.App, settings: Settings, rules: Rules) -> None:
             markers = await markers_needed()
             persist = partial(_write, app, sender, account_state, markers=markers)
             died = partial(fail_fast, "the crossings writer")
-            async with flight.running(persist, _acker(stream), died):
+            async with flight.running(persist, _acker(stream, metrics), died):
                 async for events in batches.from_stream(stream, batch):
                     await guard.check(events)
                     out, writes = crossing.process(_consumed(events))
@@ -303,7 +317,7 @@ def register(app: faust.App, settings: Settings, rules: Rules) -> None:
         try:
             sender = _Sender(app, await app.maybe_start_producer(), topics.threshold_crossings)
             markers = await markers_needed()
-            ack = _acker(stream)
+            ack = _acker(stream, metrics)
             async for events in batches.from_stream(stream, batch):
                 await guard.check(events)
                 out, writes, ticks = policy.process(_consumed(events), wall_clock_us())

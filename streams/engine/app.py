@@ -53,7 +53,16 @@ def create_app(settings: Settings, rules: Rules, *, fast_start: bool = False) ->
         "topic_partitions": settings.partitions,
         "topic_replication_factor": settings.replication_factor,
         "processing_guarantee": settings.processing_guarantee,
-        "web_enabled": False,
+        # the operations endpoints (streams.engine.web); Faust's own pages
+        # (table contents, router map, graphs) are off: they would bypass the token
+        "web_enabled": True,
+        "web_bind": settings.web_host,
+        "web_port": settings.web_port,
+        "canonical_url": settings.web_url,
+        "web_router_enabled": False,
+        "web_tables_enabled": False,
+        "web_graph_enabled": False,
+        "web_stats_enabled": False,
         "consumer_auto_offset_reset": "earliest",
         "broker_commit_interval": 0.5,
         "broker_commit_every": settings.commit_every,

@@ -437,9 +437,9 @@ def wait_committed(
             # for a second may have only those left (asked only then: a probe
             # costs a consumer and a fetch)
             for tp, (done, end) in behind.items():
-                if still[tp] % 5 == 4 and drained.get(tp) != (done, end):
-                    if not _records_after(settings, tp, done or 0, end):
-                        drained[tp] = (done, end)
+                probe = still[tp] % 5 == 4 and drained.get(tp) != (done, end)
+                if probe and not _records_after(settings, tp, done or 0, end):
+                    drained[tp] = (done, end)
             behind = {tp: pair for tp, pair in behind.items() if drained.get(tp) != pair}
             if not behind:
                 now = high_watermarks(settings, tps, timeout)

@@ -8,6 +8,7 @@ batch logic is tested without a broker.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -59,7 +60,7 @@ exactly_once, so it commits atomically with the input's offset."""
 
 @dataclass(slots=True)
 class LiveCounters:
-    """Totals since the worker started."""
+    """Totals since the worker started (the metrics read them when scraped)."""
 
     events_total: int = 0
     crossings_total: int = 0
@@ -67,6 +68,19 @@ class LiveCounters:
     stale_events_total: int = 0
     redelivered_total: int = 0
     policy_records_total: int = 0
+    # records read per input topic, dead letters included (ticks are not input)
+    read: Counter[str] = field(default_factory=Counter)
+    # per (platform, threshold, direction)
+    crossings: Counter[tuple[str, int, str]] = field(default_factory=Counter)
+    # per (input topic, reason)
+    dead_letters: Counter[tuple[str, str]] = field(default_factory=Counter)
+    # per record type (VerificationRequested, ...)
+    policy_outputs: Counter[str] = field(default_factory=Counter)
+
+    def rejected(self, record: Consumed, rejected: Rejected) -> None:
+        """Count a dead letter of `record`."""
+        self.dead_letters_total += 1
+        self.dead_letters[(record.topic, rejected.reason)] += 1
 
 
 def _dead_letter(record: Consumed, rejected: Rejected, parsed: Any = None) -> Outgoing:
@@ -99,7 +113,9 @@ class CrossingProcessor:
         states: dict[bytes, tuple[int, AccountState]] = {}
         counters = self.counters
         crossings_topic = self.topics.threshold_crossings
+        read = 0
         for record in records:
+            read += 1
             event = self._decode(record, out)
             if event is None:
                 continue
@@ -123,7 +139,9 @@ class CrossingProcessor:
             for c in crossings:
                 encoded = codec.dumps(codec.encode_crossing(c))
                 out.append((crossings_topic, key, encoded, record.partition))
+                counters.crossings[(c.platform, c.threshold, c.direction)] += 1
             counters.crossings_total += len(crossings)
+        counters.read[self.topics.follower_changes] += read
         writes = {
             key: (partition, codec.encode_account_state(state))
             for key, (partition, state) in states.items()
@@ -133,8 +151,9 @@ class CrossingProcessor:
     def _decode(self, record: Consumed, out: list[Outgoing]) -> Any:
         raw = record.value
         if raw is None:
-            out.append(_dead_letter(record, Rejected("invalid_json", "the record has no value")))
-            self.counters.dead_letters_total += 1
+            rejected = Rejected("invalid_json", "the record has no value")
+            out.append(_dead_letter(record, rejected))
+            self.counters.rejected(record, rejected)
             return None
         event = codec.decode_follower_change_fast(raw)
         if (
@@ -148,7 +167,7 @@ class CrossingProcessor:
             return codec.decode_follower_change(obj, raw, record.key, check_key=True)
         except Rejected as rejected:
             out.append(_dead_letter(record, rejected, obj))
-            self.counters.dead_letters_total += 1
+            self.counters.rejected(record, rejected)
             return None
 
 
@@ -206,8 +225,10 @@ class PolicyProcessor:
                 if at is not None:  # an internal topic: a foreign record is ignored
                     self._tick(record.partition, at, ticks)
             elif record.topic == self.topics.verification_results:
+                self.counters.read[record.topic] += 1
                 self._result(record)
             else:
+                self.counters.read[record.topic] += 1
                 self._crossing(record, now)
         writes = {
             key: (partition, codec.encode_policy_state(state, partition, self._offsets[key]))
@@ -247,9 +268,11 @@ class PolicyProcessor:
         if due_from is not None and state.request is not None:
             self._due_from[partition] = min(due_from, state.request.due_at)
         for o in outputs:
-            topic = self.topics.for_policy(type(o).__name__)
+            type_name = type(o).__name__
+            topic = self.topics.for_policy(type_name)
             encoded = codec.dumps(codec.encode_policy_output(o))
             self._out.append((topic, key, encoded, partition))
+            self.counters.policy_outputs[type_name] += 1
         self.counters.policy_records_total += len(outputs)
 
     def _phases(self, platform: str) -> tuple[Phase, ...]:
@@ -266,7 +289,7 @@ class PolicyProcessor:
             return decode(obj, raw, record.key, check_key=True)
         except Rejected as rejected:
             self._out.append(_dead_letter(record, rejected, obj))
-            self.counters.dead_letters_total += 1
+            self.counters.rejected(record, rejected)
             return None
 
     def _crossing(self, record: Consumed, now: int) -> None:

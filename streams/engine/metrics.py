@@ -1,0 +1,199 @@
+"""The worker's Prometheus metrics (SPEC.md, "Operations").
+
+The counters are the processors' own (`LiveCounters`), read when Prometheus
+scrapes, so the hot path pays nothing for them; lag, table sizes and recovery
+are asked of Faust at the same moment. Only the processing-time histogram is
+written per record, when its batch is acknowledged.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from typing import Any
+
+from prometheus_client import CollectorRegistry, Histogram, generate_latest
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
+
+from streams.config import Settings
+from streams.process.processors import LiveCounters
+
+__all__ = ["CONTENT_TYPE", "WorkerMetrics"]
+
+CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+"""The Prometheus text exposition format."""
+
+LATENCY_BUCKETS = (0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
+"""Seconds: the spec's 20 ms latency target sits on a bucket edge."""
+
+
+class _Faust:
+    """What the collector asks of the running app: lag, table sizes, recovery."""
+
+    def __init__(self, app: Any, settings: Settings, tables: dict[str, Any]) -> None:
+        self.app = app
+        topics = settings.topics
+        self.inputs = {
+            topics.follower_changes,
+            topics.threshold_crossings,
+            topics.verification_results,
+        }
+        self.tables = tables
+        self.changelogs = {t.changelog_topic.get_topic_name(): n for n, t in tables.items()}
+
+    def lag(self) -> Iterator[tuple[str, int, int]]:
+        """(topic, partition, records between the committed offset and the high watermark)."""
+        consumer = getattr(self.app, "_consumer", None)  # not built before the worker starts
+        if consumer is None:
+            return
+        try:
+            assigned = consumer.assignment()
+        except Exception:
+            return
+        committed = consumer._committed_offset  # Faust touchpoint (docs/operations.md)
+        for tp in sorted(assigned):
+            if tp.topic not in self.inputs:
+                continue
+            high = consumer.highwater(tp)
+            if high is None:  # no fetch answered yet
+                continue
+            done = committed.get(tp)
+            yield tp.topic, tp.partition, max(0, high - (done or 0))
+
+    def accounts(self) -> Iterator[tuple[str, int]]:
+        """(table, keys this worker holds)."""
+        for name, table in self.tables.items():
+            store = table.data
+            held = getattr(store, "data", None)  # the memory store's dict
+            if isinstance(held, dict):
+                yield name, sum(1 for k in held if not k.startswith(b"\x00"))
+                continue
+            estimate = 0
+            for db in getattr(store, "_dbs", {}).values():  # RocksDB: its own estimate
+                try:
+                    estimate += int(db.property_int_value("rocksdb.estimate-num-keys") or 0)
+                except Exception:  # noqa: S112 - another RocksDB binding
+                    continue
+            yield name, estimate
+
+    def recovery(self) -> Iterator[tuple[str, int]]:
+        """(table, changelog records left to restore)."""
+        remaining = {name: 0 for name in self.tables}
+        recovery = self.app.tables.recovery
+        if recovery.in_recovery:
+            for tp, left in recovery.active_remaining().items():
+                name = self.changelogs.get(tp.topic)
+                if name is not None:
+                    remaining[name] += max(0, left)
+        yield from remaining.items()
+
+
+class _Counters(Collector):
+    def __init__(self, crossing: LiveCounters, policy: LiveCounters, faust: _Faust) -> None:
+        self.crossing = crossing
+        self.policy = policy
+        self.faust = faust
+
+    def collect(self) -> Iterable[Metric]:
+        both = (self.crossing, self.policy)
+        events = CounterMetricFamily(
+            "thresholds_events", "Input records read, dead letters included", labels=["topic"]
+        )
+        for c in both:
+            for topic, n in sorted(c.read.items()):
+                events.add_metric([topic], n)
+        yield events
+        crossings = CounterMetricFamily(
+            "thresholds_crossings",
+            "Threshold crossings emitted",
+            labels=["platform", "threshold", "direction"],
+        )
+        for (platform, threshold, direction), n in sorted(self.crossing.crossings.items()):
+            crossings.add_metric([platform, str(threshold), direction], n)
+        yield crossings
+        letters = CounterMetricFamily(
+            "thresholds_dead_letters",
+            "Input records refused, by input topic and reason",
+            labels=["topic", "reason"],
+        )
+        for c in both:
+            for (topic, reason), n in sorted(c.dead_letters.items()):
+                letters.add_metric([topic, reason], n)
+        yield letters
+        yield CounterMetricFamily(
+            "thresholds_stale_events",
+            "Follower changes older than the account's state, ignored",
+            value=self.crossing.stale_events_total,
+        )
+        yield CounterMetricFamily(
+            "thresholds_redelivered",
+            "Records applied before (a redelivery after a restart), skipped",
+            value=self.crossing.redelivered_total + self.policy.redelivered_total,
+        )
+        outputs = CounterMetricFamily(
+            "thresholds_policy_outputs", "Policy records emitted, by type", labels=["type"]
+        )
+        for kind, n in sorted(self.policy.policy_outputs.items()):
+            outputs.add_metric([kind], n)
+        yield outputs
+        lag = GaugeMetricFamily(
+            "thresholds_consumer_lag",
+            "Records between the committed offset and the high watermark",
+            labels=["topic", "partition"],
+        )
+        for topic, partition, behind in self.faust.lag():
+            lag.add_metric([topic, str(partition)], behind)
+        yield lag
+        accounts = GaugeMetricFamily(
+            "thresholds_accounts", "Keys this worker holds, by table", labels=["table"]
+        )
+        for table, n in self.faust.accounts():
+            accounts.add_metric([table], n)
+        yield accounts
+        recovery = GaugeMetricFamily(
+            "thresholds_recovery_remaining_records",
+            "Changelog records left to restore, by table",
+            labels=["table"],
+        )
+        for table, n in self.faust.recovery():
+            recovery.add_metric([table], n)
+        yield recovery
+
+
+class WorkerMetrics:
+    """One worker's registry: the collector over its counters, and the latency histogram."""
+
+    def __init__(
+        self,
+        app: Any,
+        settings: Settings,
+        crossing: LiveCounters,
+        policy: LiveCounters,
+        tables: dict[str, Any],
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.registry = CollectorRegistry(auto_describe=False)
+        self.registry.register(_Counters(crossing, policy, _Faust(app, settings, tables)))
+        self._processing = Histogram(
+            "thresholds_processing_seconds",
+            "An input record's broker timestamp to its outputs acknowledged",
+            buckets=LATENCY_BUCKETS,
+            registry=self.registry,
+        )
+        self._ticks = settings.topics.policy_ticks
+        self._clock = clock
+
+    def processed(self, events: Sequence[Any]) -> None:
+        """Observe the processing time of a batch whose outputs were just acknowledged."""
+        now = self._clock()
+        observe = self._processing.observe
+        ticks = self._ticks
+        for event in events:
+            message = event.message
+            if message.topic != ticks:  # the worker's own clock, not input
+                observe(max(0.0, now - message.timestamp))
+
+    def exposition(self) -> bytes:
+        """The registry in Prometheus's text format."""
+        return generate_latest(self.registry)

@@ -1,0 +1,223 @@
+"""The operations endpoints of a live worker on the real broker (SPEC.md,
+"Operations"): probes, metrics equal to what replay says of the same log,
+account lookups answered by whichever worker is asked."""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import pytest
+
+from streams.codec import VERIFICATION_RESULT
+from streams.core.rules import Rules
+from streams.core.timestamps import format_utc
+from streams.kafka.client import key_and_type
+from streams.kafka.verify import expected_from_log
+from streams.process.replay import Replayer, iter_lines
+from streams.testing.harness import Harness
+from streams.testing.logs import generate_events, hostile_records, verification_result
+from streams.testing.operations import Samples, get, scrape, wait_ready
+
+pytestmark = pytest.mark.integration
+
+TOKEN = "s3cret-token"  # noqa: S105 - a test worker's
+
+
+def _log(tmp_path: Path, n: int = 3000, accounts: int = 150) -> tuple[Path, list[bytes]]:
+    import orjson
+
+    events = list(generate_events(n, accounts, seed=5))
+    seen = sorted({(e["platform"], e["account_id"]) for e in events})
+    lines = [orjson.dumps(v) for v in events]
+    lines += [orjson.dumps(verification_result(a, platform=p)) for p, a in seen[::7]]
+    lines += [line.replace(b"\n", b" ") for line in hostile_records(400, seed=3)]
+    path = tmp_path / "ops.jsonl"
+    path.write_bytes(b"".join(line + b"\n" for line in lines))
+    return path, lines
+
+
+def _account_url(base: str, key: str) -> str:
+    platform, account = key.split(":", 1)
+    return f"{base}/accounts/{quote(platform, safe='')}/{quote(account, safe='')}"
+
+
+def _value(samples: Samples, name: str, **labels: str) -> float:
+    return samples.get((name, frozenset(labels.items())), 0.0)
+
+
+def _family(samples: Samples, name: str, *label_names: str) -> Counter[tuple[str, ...]]:
+    out: Counter[tuple[str, ...]] = Counter()
+    for (sample, labels), value in samples.items():
+        if sample == name:
+            found = dict(labels)
+            out[tuple(found[n] for n in label_names)] = int(value)
+    return out
+
+
+def _final_states(log: Path, harness: Harness) -> Replayer:
+    replayer = Replayer(Rules(), harness.topics)
+    with log.open("rb") as f:
+        for line in iter_lines(f):
+            replayer.feed(line)
+    return replayer
+
+
+@pytest.fixture
+def ops_harness(thresholds_harness: Harness) -> Harness:
+    thresholds_harness.web_token = TOKEN
+    return thresholds_harness
+
+
+def test_probes_answer_ok_and_ready_once_the_worker_is_in_its_group(ops_harness: Harness) -> None:
+    worker = ops_harness.start_worker()
+    wait_ready(worker.url)
+    assert get(f"{worker.url}/health") == (200, {"status": "ok"})
+    assert get(f"{worker.url}/ready") == (200, {"status": "ready"})
+
+
+def test_metrics_count_what_replay_counts_and_lag_returns_to_zero(
+    ops_harness: Harness, tmp_path: Path
+) -> None:
+    h, t = ops_harness, ops_harness.topics
+    log, lines = _log(tmp_path)
+    worker = h.start_worker()
+    h.produce(lines)
+    h.wait_processed(timeout=120)
+    expected = expected_from_log(log, Rules(), h.settings)
+
+    deadline = time.monotonic() + 30
+    while True:
+        samples = scrape(worker.url)
+        lag = _family(samples, "thresholds_consumer_lag", "topic", "partition")
+        if (lag and not any(lag.values())) or time.monotonic() > deadline:
+            break
+        time.sleep(0.5)
+    assert lag[(t.follower_changes, "0")] == 0, lag
+    assert not any(lag.values()), lag
+
+    to_results = sum(1 for line in lines if key_and_type(line)[1] == VERIFICATION_RESULT)
+    assert _value(samples, "thresholds_events_total", topic=t.follower_changes) == len(lines) - (
+        to_results
+    )
+    assert _value(samples, "thresholds_events_total", topic=t.verification_results) == to_results
+    crossings = Counter(
+        (c["platform"], str(c["threshold"]), c["direction"])
+        for c in expected[t.threshold_crossings]
+    )
+    assert _family(samples, "thresholds_crossings_total", "platform", "threshold", "direction") == (
+        crossings
+    )
+    letters = Counter(
+        (d["topic"], d["reason"])
+        for topic in (t.follower_changes_dlq, t.verification_results_dlq)
+        for d in expected.get(topic, [])
+    )
+    assert _family(samples, "thresholds_dead_letters_total", "topic", "reason") == letters
+    assert sum(letters.values()) > 50
+
+    emitted = Counter(
+        r.value["type"] for r in h.read(t.verification_requests, t.account_restrictions)
+    )
+    assert _family(samples, "thresholds_policy_outputs_total", "type") == {
+        (k,): v for k, v in emitted.items()
+    }
+    replayer = _final_states(log, h)
+    assert _value(samples, "thresholds_stale_events_total") == (
+        replayer.counters.stale_events_total
+    )
+    assert _value(samples, "thresholds_accounts", table="account-state") == len(
+        replayer.crossing_states
+    )
+    # every input record, crossings read back by the policy included, was timed once
+    inputs = len(lines) + len(expected[t.threshold_crossings])
+    assert _value(samples, "thresholds_processing_seconds_count") == inputs
+    assert _value(samples, "thresholds_processing_seconds_bucket", le="+Inf") == inputs
+    assert _value(samples, "thresholds_recovery_remaining_records", table="account-state") == 0
+    assert _value(samples, "thresholds_redelivered_total") == 0
+
+
+def _expected_lookup(replayer: Replayer, key: str) -> dict[str, Any]:
+    s = replayer.crossing_states[key]
+    return {
+        "followers": s.followers,
+        "occurred_at": format_utc(s.occurred_at),
+        "sequence": s.sequence,
+        "above": list(s.above),
+    }
+
+
+def _without_policy(answer: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in answer.items() if k not in ("platform", "account_id", "policy")}
+
+
+def test_lookup_answers_the_account_as_the_tables_hold_it(
+    ops_harness: Harness, tmp_path: Path
+) -> None:
+    h = ops_harness
+    log, lines = _log(tmp_path, n=1500, accounts=60)
+    worker = h.start_worker()
+    h.produce(lines)
+    h.wait_processed(timeout=120)
+    replayer = _final_states(log, h)
+    key = next(k for k, s in replayer.crossing_states.items() if s.above)
+    platform, account = key.split(":", 1)
+
+    status, body = get(_account_url(worker.url, key), TOKEN)
+    assert status == 200, body
+    assert body["platform"] == platform
+    assert body["account_id"] == account
+    assert _without_policy(body) == _expected_lookup(replayer, key)
+    # the log is from 2023: on the wall clock every request is long overdue
+    assert body["policy"]["restricted"] or body["policy"]["verified"], body
+
+
+def test_lookup_needs_the_token_and_probes_do_not(ops_harness: Harness) -> None:
+    worker = ops_harness.start_worker()
+    wait_ready(worker.url)
+    assert get(f"{worker.url}/accounts/weibo/someone")[0] == 401
+    assert get(f"{worker.url}/accounts/weibo/someone", "wrong")[0] == 401
+    assert get(f"{worker.url}/health")[0] == 200
+    assert get(f"{worker.url}/ready")[0] == 200
+
+
+def test_lookup_refuses_a_bad_platform_and_says_404_for_an_unknown_account(
+    ops_harness: Harness,
+) -> None:
+    worker = ops_harness.start_worker()
+    wait_ready(worker.url)
+    assert get(f"{worker.url}/accounts/Not%20A%20Platform/x", TOKEN)[0] == 400
+    assert get(f"{worker.url}/accounts/weibo/never-seen", TOKEN)[0] == 404
+
+
+@pytest.mark.timeout(400)
+def test_every_worker_answers_every_account_by_forwarding_to_its_owner(
+    kafka_bootstrap_servers: str, tmp_path: Path
+) -> None:
+    h = Harness(kafka_bootstrap_servers, partitions=4, web_token=TOKEN)
+    h.create_topics()
+    try:
+        log, lines = _log(tmp_path, n=2000, accounts=80)
+        first, second = h.start_worker(), h.start_worker()
+        h.produce(lines)
+        h.wait_processed(timeout=180)
+        for worker in (first, second):
+            wait_ready(worker.url, timeout=120)
+        held = [
+            _value(scrape(w.url), "thresholds_accounts", table="account-state")
+            for w in (first, second)
+        ]
+        assert all(n > 0 for n in held), held  # each owns some keys: lookups must forward
+        replayer = _final_states(log, h)
+        assert sum(held) == len(replayer.crossing_states)
+        for key in replayer.crossing_states:
+            answers = [get(_account_url(w.url, key), TOKEN) for w in (first, second)]
+            assert answers[0] == answers[1], key
+            status, body = answers[0]
+            assert status == 200, (key, body)
+            assert _without_policy(body) == _expected_lookup(replayer, key)
+    finally:
+        h.stop()

@@ -8,6 +8,7 @@ python -m benchmarks --quix PY  also Quix Streams side by side, run by the inter
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from dataclasses import replace
 from pathlib import Path
@@ -40,6 +41,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--output", type=Path, default=None, help="where to write the results")
     parser.add_argument("--quix", default=None, help="a Python with quixstreams: adds its row")
     args = parser.parse_args(argv)
+    # the figures are read from the workers' logs, in Faust's text format
+    os.environ.setdefault("THRESHOLDS_LOG_FORMAT", "text")
     sizes = TINY if args.tiny else Sizes()
     if args.rocksdb_accounts:
         sizes = replace(sizes, rocksdb_accounts=args.rocksdb_accounts)

@@ -120,6 +120,7 @@ class Settings:
     # the URL other workers reach this one at (lookups are forwarded to the key's owner)
     web_url: str = "http://localhost:6066"
     web_token: str | None = None
+    log_format: str = "auto"  # json when stderr is not a terminal; json or text to force
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -156,6 +157,11 @@ class Settings:
             raise ConfigError(
                 f"THRESHOLDS_WEB_URL: expected http://HOST:PORT (no path), got {web_url!r}"
             )
+        log_format = env.get("THRESHOLDS_LOG_FORMAT") or "auto"
+        if log_format not in ("auto", "json", "text"):
+            raise ConfigError(
+                f"THRESHOLDS_LOG_FORMAT: must be auto, json or text, got {log_format!r}"
+            )
         return cls(
             bootstrap_servers=env.get("KAFKA_BOOTSTRAP_SERVERS") or "localhost:9092",
             topics=Topics.from_env(env),
@@ -176,4 +182,5 @@ class Settings:
             web_port=web_port,
             web_url=web_url,
             web_token=env.get("THRESHOLDS_WEB_TOKEN") or None,
+            log_format=log_format,
         )

@@ -29,7 +29,14 @@ from streams.engine.pipeline import InFlight
 from streams.engine.probe import latest_offset_is_exact
 from streams.engine.watchdog import fail_fast
 from streams.engine.web import Readiness, register_pages
-from streams.process.processors import TICK, Consumed, CrossingProcessor, Outgoing, PolicyProcessor
+from streams.process.processors import (
+    TICK,
+    Consumed,
+    CrossingProcessor,
+    LiveCounters,
+    Outgoing,
+    PolicyProcessor,
+)
 
 __all__ = ["register"]
 
@@ -216,6 +223,32 @@ def _acker(stream: Any, metrics: WorkerMetrics) -> Callable[[Sequence[Any]], Awa
     return ack
 
 
+EXCERPT_BYTES = 200
+"""The most of a refused record a log line shows (SPEC.md: never the whole record)."""
+
+
+def log_refused(counters: LiveCounters) -> None:
+    """Log the records refused since the last call, one line each (reason, excerpt)."""
+    for record, rejected in counters.refused:
+        value = record.value or b""
+        log.warning(
+            "record refused (%s): %s",
+            rejected.reason,
+            rejected.detail,
+            extra={
+                "topic": record.topic,
+                "partition": record.partition,
+                "offset": record.offset,
+                "reason": rejected.reason,
+                "record": value[:EXCERPT_BYTES].decode("utf-8", "backslashreplace"),
+            },
+        )
+    if counters.refused_more:
+        log.warning("%d more records refused (not logged)", counters.refused_more)
+    counters.refused.clear()
+    counters.refused_more = 0
+
+
 def _getter(table: Any) -> Callable[[bytes], bytes | None]:
     """`table.get`, or with the memory store its dict's own `get`: Faust's
     `Table.get` makes eight Python calls per key, and counts the read for a
@@ -308,6 +341,8 @@ def register(app: faust.App, settings: Settings, rules: Rules) -> None:
                 async for events in batches.from_stream(stream, batch):
                     await guard.check(events)
                     out, writes = crossing.process(_consumed(events))
+                    if crossing.counters.refused:
+                        log_refused(crossing.counters)
                     await flight.submit(events, await sender.send_all(out), writes)
         except Exception as exc:  # every input is decoded totally: this is not one
             fail_fast("agent crossings", exc)
@@ -321,6 +356,8 @@ def register(app: faust.App, settings: Settings, rules: Rules) -> None:
             async for events in batches.from_stream(stream, batch):
                 await guard.check(events)
                 out, writes, ticks = policy.process(_consumed(events), wall_clock_us())
+                if policy.counters.refused:
+                    log_refused(policy.counters)
                 await _send_all(sender, out)
                 clock_writes = {str(p).encode(): (p, str(t).encode()) for p, t in ticks.items()}
                 await _write(app, sender, policy_clock, clock_writes, events, markers)

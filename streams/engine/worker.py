@@ -10,6 +10,7 @@ import faust
 from streams.config import Settings
 from streams.core.rules import Rules
 from streams.engine.app import create_app
+from streams.engine.logs import logging_config
 from streams.engine.watchdog import start_recovery_watchdog
 
 __all__ = ["GC_THRESHOLDS", "run_worker"]
@@ -38,5 +39,7 @@ def run_worker(settings: Settings, rules: Rules, *, fast_start: bool, quiet: boo
 
     start_recovery_watchdog(recovery, settings.recovery_timeout)
     # INFO, not WARNING: at WARNING Faust draws a spinner that halves throughput
-    worker = faust.Worker(app, loglevel="INFO", quiet=quiet)
+    worker = faust.Worker(
+        app, loglevel="INFO", quiet=quiet, logging_config=logging_config(settings.log_format)
+    )
     worker.execute_from_commandline()

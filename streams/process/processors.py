@@ -58,6 +58,10 @@ The input partition places the record in that partition's transaction under
 exactly_once, so it commits atomically with the input's offset."""
 
 
+REFUSED_KEPT = 20
+"""Refused records kept for the log per batch: a flood of bad input must not flood the log."""
+
+
 @dataclass(slots=True)
 class LiveCounters:
     """Totals since the worker started (the metrics read them when scraped)."""
@@ -76,11 +80,19 @@ class LiveCounters:
     dead_letters: Counter[tuple[str, str]] = field(default_factory=Counter)
     # per record type (VerificationRequested, ...)
     policy_outputs: Counter[str] = field(default_factory=Counter)
+    # refused records not yet logged (the worker logs and clears them after
+    # each batch): the first REFUSED_KEPT, then only how many more
+    refused: list[tuple[Consumed, Rejected]] = field(default_factory=list)
+    refused_more: int = 0
 
     def rejected(self, record: Consumed, rejected: Rejected) -> None:
         """Count a dead letter of `record`."""
         self.dead_letters_total += 1
         self.dead_letters[(record.topic, rejected.reason)] += 1
+        if len(self.refused) < REFUSED_KEPT:
+            self.refused.append((record, rejected))
+        else:
+            self.refused_more += 1
 
 
 def _dead_letter(record: Consumed, rejected: Rejected, parsed: Any = None) -> Outgoing:

@@ -4,6 +4,7 @@ account lookups answered by whichever worker is asked."""
 
 from __future__ import annotations
 
+import json
 import time
 from collections import Counter
 from pathlib import Path
@@ -221,3 +222,26 @@ def test_every_worker_answers_every_account_by_forwarding_to_its_owner(
             assert _without_policy(body) == _expected_lookup(replayer, key)
     finally:
         h.stop()
+
+
+def test_logs_are_json_lines_and_a_refused_record_shows_its_reason_and_an_excerpt(
+    ops_harness: Harness,
+) -> None:
+    h, t = ops_harness, ops_harness.topics
+    worker = h.start_worker()  # its stderr is a file, not a terminal: JSON
+    long_poison = b'{"platform": "weibo", ' + b"x" * 5000
+    h.send_raw(t.follower_changes, [(b"weibo:a", long_poison)])
+    h.wait_processed(timeout=60)
+    deadline = time.monotonic() + 10
+    while "record refused" not in worker.log.read_text() and time.monotonic() < deadline:
+        time.sleep(0.2)
+
+    lines = [line for line in worker.log.read_text().splitlines() if line.strip()]
+    entries = [json.loads(line) for line in lines]
+    assert all({"time", "level", "message"} <= entry.keys() for entry in entries)
+    refused = [e for e in entries if e["message"].startswith("record refused")]
+    assert len(refused) == 1, refused
+    assert refused[0]["topic"] == t.follower_changes
+    assert (refused[0]["partition"], refused[0]["offset"]) == (0, 0)
+    assert refused[0]["reason"] == "invalid_json"
+    assert refused[0]["record"].encode() == long_poison[:200]

@@ -115,6 +115,10 @@ def _parser() -> argparse.ArgumentParser:
 
     register_report(commands)
 
+    from streams.cli.lookup import register as register_lookup
+
+    register_lookup(commands)
+
     _add_live_commands(commands)
     return parser
 

@@ -5,12 +5,16 @@ account lookups answered by whichever worker is asked."""
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 import time
 from collections import Counter
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
+import orjson
 import pytest
 
 from streams.codec import VERIFICATION_RESULT
@@ -20,7 +24,12 @@ from streams.kafka.client import key_and_type
 from streams.kafka.verify import expected_from_log
 from streams.process.replay import Replayer, iter_lines
 from streams.testing.harness import Harness
-from streams.testing.logs import generate_events, hostile_records, verification_result
+from streams.testing.logs import (
+    follower_change,
+    generate_events,
+    hostile_records,
+    verification_result,
+)
 from streams.testing.operations import Samples, get, scrape, wait_ready
 
 pytestmark = pytest.mark.integration
@@ -29,8 +38,6 @@ TOKEN = "s3cret-token"  # noqa: S105 - a test worker's
 
 
 def _log(tmp_path: Path, n: int = 3000, accounts: int = 150) -> tuple[Path, list[bytes]]:
-    import orjson
-
     events = list(generate_events(n, accounts, seed=5))
     seen = sorted({(e["platform"], e["account_id"]) for e in events})
     lines = [orjson.dumps(v) for v in events]
@@ -245,3 +252,28 @@ def test_logs_are_json_lines_and_a_refused_record_shows_its_reason_and_an_excerp
     assert (refused[0]["partition"], refused[0]["offset"]) == (0, 0)
     assert refused[0]["reason"] == "invalid_json"
     assert refused[0]["record"].encode() == long_poison[:200]
+
+
+def test_thresholds_lookup_prints_the_account_and_exits_1_for_one_never_seen(
+    ops_harness: Harness,
+) -> None:
+    h = ops_harness
+    worker = h.start_worker()
+    h.produce([orjson.dumps(follower_change("star", 1_200_000))])
+    h.wait_processed(timeout=60)
+
+    def lookup(account: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "streams.cli", "lookup", "weibo", account, "--url", worker.url],
+            capture_output=True,
+            text=True,
+            env={**os.environ, "THRESHOLDS_WEB_TOKEN": TOKEN},
+            check=False,
+        )
+
+    found = lookup("star")
+    assert found.returncode == 0, found.stderr
+    assert json.loads(found.stdout)["above"] == [500_000, 1_000_000]
+    missing = lookup("nobody")
+    assert missing.returncode == 1
+    assert missing.stderr.strip() == "thresholds: account never seen: weibo:nobody"

@@ -13,5 +13,7 @@ USER thresholds
 WORKDIR /home/thresholds
 ENV PYTHONUNBUFFERED=1 \
     THRESHOLDS_DATA_DIR=/home/thresholds/data
+# /health, /ready, /metrics, /accounts (THRESHOLDS_WEB_PORT)
+EXPOSE 6066
 ENTRYPOINT ["thresholds"]
 CMD ["worker"]

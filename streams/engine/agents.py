@@ -297,14 +297,15 @@ def register(app: faust.App, settings: Settings, rules: Rules) -> None:
         return None if value is None else int(value)
 
     policy = PolicyProcessor(rules, topics, _getter(policy_state), scan, last_tick)
+    readiness = Readiness(app, agents=["crossings", "policy"])
     metrics = WorkerMetrics(
         app,
         settings,
         crossing.counters,
         policy.counters,
         {t.name: t for t in (account_state, policy_state)},
+        ready=lambda: readiness.status()[0] == "ready",
     )
-    readiness = Readiness(app, agents=["crossings", "policy"])
     register_pages(app, settings, readiness, metrics, account_state, policy_state)
 
     @app.on_partitions_assigned.connect  # type: ignore[arg-type]

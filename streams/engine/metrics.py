@@ -90,19 +90,33 @@ class _Faust:
 
 
 class _Counters(Collector):
-    def __init__(self, crossing: LiveCounters, policy: LiveCounters, faust: _Faust) -> None:
+    def __init__(
+        self,
+        crossing: LiveCounters,
+        policy: LiveCounters,
+        faust: _Faust,
+        ready: Callable[[], bool],
+    ) -> None:
         self.crossing = crossing
         self.policy = policy
         self.faust = faust
+        self.ready = ready
 
     def collect(self) -> Iterable[Metric]:
+        yield GaugeMetricFamily(
+            "thresholds_ready", "1 while /ready answers 200, else 0", value=int(self.ready())
+        )
         both = (self.crossing, self.policy)
         events = CounterMetricFamily(
             "thresholds_events", "Input records read, dead letters included", labels=["topic"]
         )
+        # every input from the start, at 0: a rate() of "no input" needs a series
+        read = dict.fromkeys(sorted(self.faust.inputs), 0)
         for c in both:
-            for topic, n in sorted(c.read.items()):
-                events.add_metric([topic], n)
+            for topic, n in c.read.items():
+                read[topic] = read.get(topic, 0) + n
+        for topic, n in read.items():
+            events.add_metric([topic], n)
         yield events
         crossings = CounterMetricFamily(
             "thresholds_crossings",
@@ -171,10 +185,12 @@ class WorkerMetrics:
         crossing: LiveCounters,
         policy: LiveCounters,
         tables: dict[str, Any],
+        ready: Callable[[], bool],
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.registry = CollectorRegistry(auto_describe=False)
-        self.registry.register(_Counters(crossing, policy, _Faust(app, settings, tables)))
+        faust = _Faust(app, settings, tables)
+        self.registry.register(_Counters(crossing, policy, faust, ready))
         self._processing = Histogram(
             "thresholds_processing_seconds",
             "An input record's broker timestamp to its outputs acknowledged",

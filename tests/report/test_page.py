@@ -3,16 +3,12 @@ fails, and a screenshot is kept."""
 
 from __future__ import annotations
 
-import os
-import shutil
-import subprocess
 from pathlib import Path
-
-import pytest
 
 from streams.cli.report import run_report
 from streams.config import load_rules
 from streams.process.impact import Scenario
+from streams.testing.debian import debian_program
 from tests.report.test_summary import ROLLOUT, write_log
 
 CHROMIUM_FLAGS = [
@@ -28,22 +24,7 @@ CHROMIUM_FLAGS = [
 
 
 def _chromium() -> str:
-    """Debian's chromium, installed when missing (as root, from Debian's packages)."""
-    found = shutil.which("chromium")
-    if found:
-        return found
-    if os.geteuid() == 0 and shutil.which("apt-get"):
-        env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-        subprocess.run(["apt-get", "update", "-q"], env=env, check=False, timeout=600)
-        subprocess.run(
-            ["apt-get", "install", "-y", "-q", "chromium"], env=env, check=True, timeout=1200
-        )
-        found = shutil.which("chromium")
-    if not found:
-        if os.environ.get("CI") == "true":
-            pytest.fail("chromium is missing and could not be installed")
-        pytest.skip("no chromium here, and it cannot be installed (not root, no apt-get)")
-    return found
+    return debian_program("chromium", "chromium")
 
 
 def test_the_report_page_shows_every_chart_and_nothing_fails(tmp_path: Path) -> None:

@@ -27,7 +27,7 @@ from streams.config import Settings
 from streams.core.identity import is_account_id, is_platform, record_key
 from streams.engine.metrics import CONTENT_TYPE, WorkerMetrics
 
-__all__ = ["Readiness", "register_pages"]
+__all__ = ["Readiness", "readiness", "register_pages"]
 
 log = logging.getLogger("streams.engine.web")
 
@@ -56,20 +56,40 @@ class Readiness:
     def status(self) -> tuple[str, str]:
         """("ready", "") or (starting|recovering|rebalancing|stopping, detail)."""
         app = self.app
-        dead = self.dead_agents()
-        if dead:
-            return "stopping", f"agent {', '.join(dead)} has stopped"
-        if app.should_stop:
-            return "stopping", "the worker is shutting down"
-        if not self.joined:
-            return "starting", "joining the consumer group"
-        if app.rebalancing:
-            return "rebalancing", "the group is reassigning partitions"
         recovery = app.tables.recovery
-        if recovery.in_recovery or not recovery.completed.is_set():
-            left = recovery.active_remaining_total() if recovery.in_recovery else 0
-            return "recovering", f"{left} changelog records left to restore"
-        return "ready", ""
+        recovering = bool(recovery.in_recovery) or not recovery.completed.is_set()
+        return readiness(
+            dead=self.dead_agents(),
+            stopping=bool(app.should_stop),
+            joined=self.joined,
+            rebalancing=bool(app.rebalancing),
+            recovering=recovering,
+            remaining=recovery.active_remaining_total() if recovery.in_recovery else 0,
+        )
+
+
+def readiness(
+    *,
+    dead: list[str],
+    stopping: bool,
+    joined: bool,
+    rebalancing: bool,
+    recovering: bool,
+    remaining: int,
+) -> tuple[str, str]:
+    """What `/ready` says of a worker in this state: ("ready", "") or
+    (starting|recovering|rebalancing|stopping, a detail for people)."""
+    if dead:
+        return "stopping", f"agent {', '.join(dead)} has stopped"
+    if stopping:
+        return "stopping", "the worker is shutting down"
+    if not joined:
+        return "starting", "joining the consumer group"
+    if rebalancing:
+        return "rebalancing", "the group is reassigning partitions"
+    if recovering:
+        return "recovering", f"{remaining} changelog records left to restore"
+    return "ready", ""
 
 
 def _json_error(view: View, status: int, message: str) -> Response:

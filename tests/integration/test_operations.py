@@ -87,6 +87,27 @@ def test_probes_answer_ok_and_ready_once_the_worker_is_in_its_group(ops_harness:
     assert get(f"{worker.url}/ready") == (200, {"status": "ready"})
 
 
+def test_ready_is_503_with_a_status_until_the_worker_has_joined_and_recovered(
+    ops_harness: Harness,
+) -> None:
+    worker = ops_harness.start_worker(wait=False)
+    answers: list[tuple[int, Any]] = []
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline and not (answers and answers[-1][0] == 200):
+        try:
+            answers.append(get(f"{worker.url}/ready", timeout=2))
+        except OSError:  # the web server is not up yet
+            pass
+        time.sleep(0.05)
+
+    assert answers[-1] == (200, {"status": "ready"})
+    before = [body for status, body in answers if status != 200]
+    assert before, "the worker was never seen not ready"
+    assert {b["status"] for b in before} <= {"starting", "recovering", "rebalancing"}
+    assert all(b["detail"] for b in before)
+    assert get(f"{worker.url}/health")[0] == 200
+
+
 def test_metrics_count_what_replay_counts_and_lag_returns_to_zero(
     ops_harness: Harness, tmp_path: Path
 ) -> None:
@@ -112,6 +133,10 @@ def test_metrics_count_what_replay_counts_and_lag_returns_to_zero(
         to_results
     )
     assert _value(samples, "thresholds_events_total", topic=t.verification_results) == to_results
+    assert _value(samples, "thresholds_events_total", topic=t.threshold_crossings) == len(
+        expected[t.threshold_crossings]
+    )
+    assert _value(samples, "thresholds_ready") == 1
     crossings = Counter(
         (c["platform"], str(c["threshold"]), c["direction"])
         for c in expected[t.threshold_crossings]

@@ -85,10 +85,10 @@ def readiness(
         return "stopping", "the worker is shutting down"
     if not joined:
         return "starting", "joining the consumer group"
+    if recovering:  # the part of a rebalance that can take long: say how long
+        return "recovering", f"{remaining} changelog records left to restore"
     if rebalancing:
         return "rebalancing", "the group is reassigning partitions"
-    if recovering:
-        return "recovering", f"{remaining} changelog records left to restore"
     return "ready", ""
 
 

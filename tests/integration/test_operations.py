@@ -4,12 +4,14 @@ account lookups answered by whichever worker is asked."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import subprocess
 import sys
 import time
 from collections import Counter
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -94,10 +96,8 @@ def test_ready_is_503_with_a_status_until_the_worker_has_joined_and_recovered(
     answers: list[tuple[int, Any]] = []
     deadline = time.monotonic() + 90
     while time.monotonic() < deadline and not (answers and answers[-1][0] == 200):
-        try:
+        with contextlib.suppress(OSError):  # the web server is not up yet
             answers.append(get(f"{worker.url}/ready", timeout=2))
-        except OSError:  # the web server is not up yet
-            pass
         time.sleep(0.05)
 
     assert answers[-1] == (200, {"status": "ready"})
@@ -304,3 +304,37 @@ def test_thresholds_lookup_prints_the_account_and_exits_1_for_one_never_seen(
     missing = lookup("nobody")
     assert missing.returncode == 1
     assert missing.stderr.strip() == "thresholds: account never seen: weibo:nobody"
+
+
+def _statuses(url: str, until: float) -> Iterator[str]:
+    """/ready's status every 50 ms until `until` (monotonic), "down" while it does not answer."""
+    while time.monotonic() < until:
+        try:
+            yield get(f"{url}/ready", timeout=2)[1]["status"]
+        except OSError:
+            yield "down"
+        time.sleep(0.05)
+
+
+@pytest.mark.timeout(300)
+def test_ready_drops_while_the_group_rebalances_after_a_kill_and_comes_back(
+    kafka_bootstrap_servers: str,
+) -> None:
+    h = Harness(kafka_bootstrap_servers, partitions=4)
+    h.create_topics()
+    try:
+        survivor, victim = h.start_worker(), h.start_worker()
+        for worker in (survivor, victim):
+            wait_ready(worker.url, timeout=120)
+        h.produce([orjson.dumps(follower_change(f"k{i}", 600_000)) for i in range(40)])
+        h.wait_processed(timeout=60)
+        victim.kill()
+        seen: list[str] = []
+        for status in _statuses(survivor.url, time.monotonic() + 90):
+            seen.append(status)
+            if status == "ready" and len(set(seen)) > 1:
+                break
+        assert seen[-1] == "ready", seen[-5:]
+        assert {"rebalancing", "recovering"} & set(seen), set(seen)
+    finally:
+        h.stop()

@@ -36,7 +36,11 @@ def test_a_worker_restoring_its_tables_is_recovering_and_says_how_much_is_left()
 
 
 def test_a_worker_in_a_rebalance_is_rebalancing() -> None:
-    assert state(rebalancing=True, recovering=True)[0] == "rebalancing"
+    assert state(rebalancing=True)[0] == "rebalancing"
+
+
+def test_a_worker_restoring_tables_in_a_rebalance_is_recovering() -> None:
+    assert state(rebalancing=True, recovering=True, remaining=5)[0] == "recovering"
 
 
 def test_a_worker_shutting_down_is_stopping_whatever_else_holds() -> None:

@@ -10,6 +10,7 @@ acknowledged before it is committed).
 from __future__ import annotations
 
 import asyncio
+import itertools
 import math
 import multiprocessing
 import os
@@ -26,6 +27,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import msgspec
 import orjson
@@ -509,6 +511,58 @@ def rocksdb(
         h.stop()
 
 
+def _workers(bootstrap: str, n: int, partitions: int = 4) -> Harness:
+    """A fresh harness with `n` workers in one group, all ready, the group settled."""
+    from streams.cli.live import wait_ready
+
+    h = Harness(bootstrap, partitions=partitions)
+    h.create_topics()
+    for _ in range(n):
+        h.start_worker(wait=False)
+    for w in h.workers:
+        wait_ready(w.log, w.process, 120)
+    time.sleep(2)  # let the group settle after the second join
+    return h
+
+
+def lookup_cost(
+    bootstrap: str, lines: list[bytes], per_second: float = 10.0
+) -> tuple[float, float, int]:
+    """(events/s without lookups, events/s while `per_second` account lookups
+    go to the two workers in turn, lookups answered 200), best of two rounds each."""
+    from streams.testing.operations import get
+
+    keys = sorted(
+        {k.decode() for k, _ in (kafka_io.key_and_type(line) for line in lines[:5000]) if k}
+    )
+    quiet: list[float] = []
+    asked: list[float] = []
+    answered = 0
+    for round_ in range(4):
+        h = _workers(bootstrap, 2)
+        stop = threading.Event()
+
+        def ask(h: Harness = h, stop: threading.Event = stop) -> None:
+            nonlocal answered
+            for i, key in enumerate(itertools.cycle(keys)):
+                if stop.wait(1 / per_second):
+                    return
+                platform, account = (quote(part, safe="") for part in key.split(":", 1))
+                try:
+                    status, _ = get(f"{h.workers[i % 2].url}/accounts/{platform}/{account}")
+                except OSError:
+                    continue
+                answered += status == 200
+
+        if round_ % 2:
+            threading.Thread(target=ask, daemon=True).start()
+        rate = _drain(h, lines, h.settings.app_id)
+        stop.set()
+        (asked if round_ % 2 else quiet).append(rate)
+        h.stop()
+    return max(quiet), max(asked), answered
+
+
 def run_suite(
     bootstrap: str,
     sizes: Sizes,
@@ -629,15 +683,7 @@ def run_suite(
     say("scale-out: two workers against one, 4 partitions")
     rates, busy = [], []
     for n_workers in (1, 2):
-        h = Harness(bootstrap, partitions=4)
-        h.create_topics()
-        for _ in range(n_workers):
-            h.start_worker(wait=False)
-        for w in h.workers:
-            from streams.cli.live import wait_ready
-
-            wait_ready(w.log, w.process, 120)
-        time.sleep(2)  # let the group settle after the second join
+        h = _workers(bootstrap, n_workers)
         rate, fraction = _drain_busy(h, lines, h.settings.app_id)
         rates.append(rate)
         busy.append(fraction)
@@ -651,6 +697,15 @@ def run_suite(
         rates[1],
         "events/s",
         f"scaling {rates[1] / rates[0]:.2f}x (target >= 1.6x); machine busy {busy[1]:.0%}",
+    )
+    say("account lookups: 10 a second against two workers, 4 partitions")
+    quiet, asked, answered = lookup_cost(bootstrap, lines)
+    results.add(
+        "lookups_10_per_s",
+        asked,
+        "events/s",
+        f"{answered} lookups answered; rate {asked / quiet:.3f}x of {quiet:,.0f} "
+        "without lookups (target >= 0.95x)",
     )
     if quix_python:
         say("side by side: Quix Streams and ours, one worker each, on the same log")

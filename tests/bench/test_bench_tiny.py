@@ -38,6 +38,7 @@ def test_the_benchmark_suite_runs_end_to_end_and_reports_every_figure(tmp_path: 
     for figure in (
         "floor",
         "naive",
+        "lookups_10_per_s",
         "ours",
         "latency_p99",
         "recovery",

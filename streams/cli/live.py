@@ -48,10 +48,26 @@ def check_topics(settings: Settings, create: bool) -> None:
         )
 
 
+def check_web_port(settings: Settings) -> None:
+    """Refuse to start when the web server's address cannot be bound."""
+    import socket
+
+    with socket.socket() as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((settings.web_host, settings.web_port))
+        except OSError as exc:
+            raise _Refusal(
+                f"cannot serve on {settings.web_host}:{settings.web_port}: {exc.strerror} "
+                "(THRESHOLDS_WEB_HOST, THRESHOLDS_WEB_PORT)"
+            ) from None
+
+
 def _cmd_worker(args: argparse.Namespace) -> int:
     settings = _settings()
     rules = load_rules(args.config or settings.config_path)
     if not args.child:
+        check_web_port(settings)
         check_topics(settings, args.create_topics)
         return _supervise(args, settings.stop_timeout)
     from streams.engine.worker import run_worker

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -48,3 +49,24 @@ def test_missing_topics_are_refused_in_one_line(kafka_bootstrap_servers: str) ->
     assert result.returncode == 2
     assert "missing topics" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_a_web_port_already_taken_is_refused_in_one_line() -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+
+        result = worker({"THRESHOLDS_WEB_HOST": "127.0.0.1", "THRESHOLDS_WEB_PORT": str(port)})
+
+    assert result.returncode == 2
+    assert f"cannot serve on 127.0.0.1:{port}" in result.stderr
+    assert result.stderr.strip().count("\n") == 0
+
+
+def test_a_web_url_with_a_path_is_refused_in_one_line() -> None:
+    result = worker({"THRESHOLDS_WEB_URL": "http://worker-0:6066/some/path"})
+
+    assert result.returncode == 2
+    assert "THRESHOLDS_WEB_URL" in result.stderr
+    assert result.stderr.strip().count("\n") == 0

@@ -198,12 +198,23 @@ def _cmd_produce(args: argparse.Namespace) -> int:
         raise _Refusal(f"topic {topic} does not exist on {settings.bootstrap_servers}")
     lines = _read_log(Path(args.log))
     results = settings.topics.verification_results
+    from streams.kafka.produce import ProduceError, produce_lines
+
+    started = time.perf_counter()
     with Progress(transient=True, disable=not sys.stderr.isatty()) as progress:
         task = progress.add_task(f"producing to {topic}", total=len(lines))
-        n = kafka_io.produce_log(
-            settings, topic, results, lines, progress=lambda k: progress.update(task, completed=k)
-        )
-    print(f"produced {n:,} records", file=sys.stderr)
+        try:
+            n = produce_lines(
+                settings,
+                topic,
+                results,
+                lines,
+                progress=lambda k: progress.update(task, completed=k),
+            )
+        except ProduceError as exc:
+            raise _Refusal(str(exc)) from None
+    seconds = time.perf_counter() - started
+    print(f"produced {n:,} records in {seconds:.1f}s ({n / seconds:,.0f}/s)", file=sys.stderr)
     return 0
 
 

@@ -285,6 +285,15 @@ def read_all_values(
     return _read_to_end(settings, topics, lambda m: m.value, timeout)
 
 
+def read_all_raw(
+    settings: Settings, topics: Iterable[str], *, timeout: float = 30.0
+) -> list[tuple[str, int, int, bytes | None, bytes | None]]:
+    """(topic, partition, offset, key, value) of every record on `topics` so far, as sent."""
+    return _read_to_end(
+        settings, topics, lambda m: (m.topic, m.partition, m.offset, m.key, m.value), timeout
+    )
+
+
 def _read_to_end(
     settings: Settings,
     topics: Iterable[str],

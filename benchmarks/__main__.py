@@ -23,8 +23,8 @@ from streams.testing.harness import find_broker
 HERE = Path(__file__).parent
 
 
-def _table(results: Results) -> Table:
-    table = Table(title="follower-thresholds benchmarks")
+def _table(results: Results, broker: str) -> Table:
+    table = Table(title=f"follower-thresholds benchmarks on {broker}")
     table.add_column("measure")
     table.add_column("value", justify="right")
     table.add_column("note")
@@ -40,6 +40,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rocksdb-accounts", type=int, default=None)
     parser.add_argument("--output", type=Path, default=None, help="where to write the results")
     parser.add_argument("--quix", default=None, help="a Python with quixstreams: adds its row")
+    parser.add_argument(
+        "--no-kafka-streams", action="store_true", help="skip the Kafka Streams row (Maven build)"
+    )
     args = parser.parse_args(argv)
     # the figures are read from the workers' logs, in Faust's text format
     os.environ.setdefault("THRESHOLDS_LOG_FORMAT", "text")
@@ -54,12 +57,40 @@ def main(argv: list[str] | None = None) -> int:
     broker_name = {"apache-kafka": "Apache Kafka 4.1.1", "tansu": "the embedded broker (Tansu)"}
     where = broker_name.get(broker.kind, f"the broker at {broker.bootstrap_servers}")
     console.print(f"[bold]broker[/bold]: {where}")
+    on_kafka = broker.kind == "apache-kafka"
     try:
         results = run_suite(
-            broker.bootstrap_servers, sizes, say=console.print, quix_python=args.quix
+            broker.bootstrap_servers,
+            sizes,
+            say=console.print,
+            quix_python=args.quix,
+            kafka_streams=on_kafka and not args.no_kafka_streams,
+            produce_events=sizes.produce_events,
         )
     finally:
         broker.stop()
+    sections = [(where, results)]
+    if on_kafka:
+        # the embedded broker's own section: the rows it has always had, in the same run
+        from streams.kafka.embedded import start_embedded_broker
+
+        console.print("[bold]broker[/bold]: the embedded broker (Tansu), core rows")
+        tansu = start_embedded_broker()
+        try:
+            sections.append(
+                (
+                    "the embedded broker (Tansu)",
+                    run_suite(
+                        tansu.bootstrap_servers,
+                        sizes,
+                        say=console.print,
+                        only_core=True,
+                        target_ms=50,
+                    ),
+                )
+            )
+        finally:
+            tansu.stop()
     results.add("json_loads", replay["json_loads_lines_per_s"], "lines/s", "bare json.loads loop")
     results.add(
         "replay",
@@ -67,16 +98,19 @@ def main(argv: list[str] | None = None) -> int:
         "lines/s",
         f"thresholds replay, ratio {replay['ratio']:.2f} (target >= 1.0)",
     )
-    console.print(_table(results))
+    text = Console(record=True, width=130, file=open(os.devnull, "w"))  # noqa: SIM115
+    body = []
+    for name, section in sections:
+        console.print(_table(section, name))
+        text.print(_table(section, name))
+        body.append(f"## On {name}\n\n```\n{text.export_text()}```\n")
     output = args.output or (None if args.tiny else HERE / "RESULTS.md")
     if output is not None:
-        text = Console(record=True, width=120, file=open("/dev/null", "w"))  # noqa: SIM115
-        text.print(_table(results))
         output.write_text(
             "# Benchmark results\n\n"
             f"{machine()}\n\n"
-            f"Measured by `python3 run.py bench` in one run on {where}.\n\n"
-            "```\n" + text.export_text() + "```\n",
+            "Measured by `python3 run.py bench` in one run: every row on Apache Kafka, "
+            "then the core rows on the embedded broker.\n\n" + "\n".join(body),
             encoding="utf-8",
         )
         console.print(f"written to {output}")

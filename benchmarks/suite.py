@@ -32,7 +32,10 @@ from urllib.parse import quote
 import msgspec
 import orjson
 
+from streams.config import Topics
+from streams.core.rules import Rules
 from streams.kafka import client as kafka_io
+from streams.process.replay import Replayer
 from streams.testing.harness import Harness, Worker
 from streams.testing.logs import follower_change, generate_events
 from streams.testing.recovery import seconds_to_processing
@@ -52,13 +55,14 @@ class Sizes:
     latency_events: int = 300_000
     long_run_events: int = 1_000_000
     quix_events: int = 1_000_000
+    produce_events: int = 1_000_000
 
 
 _dumps = msgspec.json.Encoder().encode
 """JSON as orjson writes it, in bytes sized to fit: each of orjson's holds a
 ~4 KB buffer, 4 GB of logged lines per million accounts."""
 
-TINY = Sizes(3_000, 300, 1_000, 3_000, 3_000, 2_000, 5_000, 3_000)
+TINY = Sizes(3_000, 300, 1_000, 3_000, 3_000, 2_000, 5_000, 3_000, 5_000)
 
 
 @dataclass
@@ -276,6 +280,34 @@ def floor(harness: Harness, lines: list[bytes]) -> float:
     return asyncio.run(consume())
 
 
+def floor_confluent(harness: Harness, lines: list[bytes]) -> float:
+    """The fastest bare Python consumer we could write: confluent-kafka's batch
+    `consume` and orjson, reading every event."""
+    from confluent_kafka import Consumer, TopicPartition
+
+    produce(harness, lines)
+    consumer = Consumer(
+        {
+            "bootstrap.servers": harness.bootstrap_servers,
+            "group.id": f"{harness.settings.app_id}-floor",
+            "enable.auto.commit": False,
+            "fetch.max.bytes": 64 * 1024 * 1024,
+            "max.partition.fetch.bytes": 16 * 1024 * 1024,
+        }
+    )
+    try:
+        consumer.assign([TopicPartition(harness.topics.follower_changes, 0, 0)])
+        loads, consume = orjson.loads, consumer.consume
+        n, start = 0, time.perf_counter()
+        while n < len(lines):
+            for message in consume(num_messages=10_000, timeout=0.5):
+                loads(message.value() or b"null")
+                n += 1
+        return n / (time.perf_counter() - start)
+    finally:
+        consumer.close()
+
+
 def _latency_log(n: int) -> Iterator[dict[str, Any]]:
     """The usual mix of events (a few percent cross), on fresh accounts and times."""
     base = time.time_ns() // 1000
@@ -451,38 +483,132 @@ def _bytes_per_account(harness: Harness, worker: Worker, accounts: int) -> float
     return (_rss_mb(worker.worker_pid) - middle) * 1024 * 1024 / accounts
 
 
-def quix(bootstrap: str, python: str, lines: list[bytes]) -> tuple[float, float, bool]:
-    """Ours and Quix Streams (`benchmarks/quix_app.py` run by `python`, an
-    interpreter with quixstreams), one worker each on topics of their own, on
-    the same log: (ours events/s, Quix events/s, whether both emitted the same
-    number of crossings)."""
+def replay_crossing_ids(lines: list[bytes]) -> set[str]:
+    """The event ids of the crossings `thresholds replay` emits for `lines`."""
+    replayer = Replayer(Rules(), Topics())
+    crossings = Topics().threshold_crossings
+    return {
+        value["event_id"]
+        for line in lines
+        for topic, _, value in replayer.feed(line)
+        if topic == crossings
+    }
+
+
+def _crossing_ids(h: Harness) -> set[str]:
+    return {
+        r.value["event_id"]
+        for r in h.read(h.topics.threshold_crossings, timeout=60)
+        if r.value.get("type") == "ThresholdCrossed"
+    }
+
+
+def _side_app(
+    bootstrap: str, name: str, argv: list[str], group_suffix: str, lines: list[bytes], **env: str
+) -> tuple[float, set[str]]:
+    """One baseline's events/s on fresh topics (the clock starts once it has
+    joined its group and committed a warm-up event), and its crossing ids."""
+    h = Harness(bootstrap)
+    h.create_topics()
+    group = f"{h.settings.app_id}-{group_suffix}"
+    try:
+        worker = _spawn(h, name, argv, **env)
+        first = _dumps(follower_change(f"{name}-warm-up", 1, "2023-11-01T00:00:00Z"))
+        produce(h, [first])
+        try:
+            kafka_io.wait_committed(h.settings, group, [h.topics.follower_changes], timeout=180)
+        except TimeoutError:
+            tail = worker.log.read_text(errors="replace")[-2000:]
+            raise RuntimeError(f"{name} did not start: {tail}") from None
+        rate = _drain(h, lines, group)
+        return rate, _crossing_ids(h)
+    finally:
+        h.stop()
+
+
+def build_kafka_streams() -> list[str]:
+    """Build `benchmarks/kafka_streams` with Maven (once); the java command that runs it."""
+    project = Path(__file__).resolve().parent / "kafka_streams"
+    jar = project / "target" / "crossings-kafka-streams-1.jar"
+    sources = [project / "pom.xml", *project.rglob("*.java")]
+    if not jar.exists() or max(p.stat().st_mtime for p in sources) > jar.stat().st_mtime:
+        mvn = ["mvn", "-q", "-B", "package"]  # Maven from the PATH, as the tests use it
+        subprocess.run(mvn, cwd=project, check=True, timeout=1200)
+    classpath = f"{jar}:{project / 'target' / 'lib'}/*"
+    return ["java", "-Xmx1g", "-cp", classpath, "thresholds.CrossingsApp"]
+
+
+@dataclass
+class SideBySide:
+    """events/s of each job on the same log, and whether its crossings are replay's."""
+
+    rates: dict[str, float] = field(default_factory=dict)
+    same: dict[str, bool] = field(default_factory=dict)
+
+
+def side_by_side(
+    bootstrap: str, lines: list[bytes], quix_python: str | None, kafka_streams: bool
+) -> SideBySide:
+    """Ours, Quix Streams (its defaults, then our commit interval) and Kafka
+    Streams, one worker each on topics of their own, on the same log."""
+    out = SideBySide()
+    expected = replay_crossing_ids(lines)
     h = Harness(bootstrap)
     h.create_topics()
     h.start_worker()
     try:
-        ours = _drain(h, lines, h.settings.app_id)
-        ours_out = len(h.read(h.topics.threshold_crossings))
+        out.rates["ours"] = _drain(h, lines, h.settings.app_id)
+        out.same["ours"] = _crossing_ids(h) == expected
     finally:
         h.stop()
+    root = str(Path(__file__).resolve().parent.parent)
+    if quix_python:
+        argv = [quix_python, "-m", "benchmarks.quix_app"]
+        for row, interval in (("quix", "5.0"), ("quix_commit_0_5s", "0.5")):
+            rate, ids = _side_app(
+                bootstrap,
+                "quix",
+                argv,
+                "quix",
+                lines,
+                PYTHONPATH=root,
+                QUIX_COMMIT_INTERVAL=interval,
+            )
+            out.rates[row], out.same[row] = rate, ids == expected
+    if kafka_streams:
+        rate, ids = _side_app(bootstrap, "kstreams", build_kafka_streams(), "kstreams", lines)
+        out.rates["kafka_streams"], out.same["kafka_streams"] = rate, ids == expected
+    return out
+
+
+def produce_rates(bootstrap: str, lines: list[bytes]) -> tuple[float, float]:
+    """(`thresholds produce`'s events/s, a bare producer of the same client
+    sending the same records, keys computed beforehand), fresh topics each."""
+    from streams.kafka.produce import fast_key_and_type, new_producer, produce_lines
+
     h = Harness(bootstrap)
     h.create_topics()
-    group = f"{h.settings.app_id}-quix"
-    try:
-        root = Path(__file__).resolve().parent.parent
-        worker = _spawn(h, "quix", [python, "-m", "benchmarks.quix_app"], PYTHONPATH=str(root))
-        # one event, not timed: the clock starts once Quix has joined its group
-        first = _dumps(follower_change("quix-warm-up", 1, "2023-11-01T00:00:00Z"))
-        produce(h, [first])
+    t = h.topics
+    start = time.perf_counter()
+    produce_lines(h.settings, t.follower_changes, t.verification_results, lines)
+    ours = len(lines) / (time.perf_counter() - start)
+    h = Harness(bootstrap)
+    h.create_topics()
+    keyed = [(fast_key_and_type(line)[0], line) for line in lines]
+    producer, failures = new_producer(h.settings)
+    send, poll, topic = producer.produce, producer.poll, h.topics.follower_changes
+    start = time.perf_counter()
+    for key, line in keyed:
         try:
-            kafka_io.wait_committed(h.settings, group, [h.topics.follower_changes], timeout=120)
-        except TimeoutError:
-            tail = worker.log.read_text(errors="replace")[-2000:]
-            raise RuntimeError(f"Quix Streams did not start: {tail}") from None
-        rate = _drain(h, lines, group)
-        same = len(h.read(h.topics.threshold_crossings)) == ours_out
-    finally:
-        h.stop()
-    return ours, rate, same
+            send(topic, line, key)
+        except BufferError:
+            poll(0.05)
+            send(topic, line, key)
+    left = producer.flush(120)
+    bare = len(lines) / (time.perf_counter() - start)
+    if left or failures:
+        raise RuntimeError(f"bare producer: {left} unacknowledged, {failures[:1]}")
+    return ours, bare
 
 
 def rocksdb(
@@ -563,18 +689,47 @@ def lookup_cost(
     return max(quiet), max(asked), answered
 
 
+def _latency_rows(
+    bootstrap: str, ours: float, sizes: Sizes, results: Results, target_ms: int
+) -> None:
+    """latency_p50 / latency_p99 at half of `ours` events/s, on fresh topics."""
+    h = Harness(bootstrap)
+    h.create_topics()
+    h.start_worker()
+    try:
+        p50, p99 = latency(h, ours / 2, sizes.latency_events)
+    finally:
+        h.stop()
+    results.add("latency_p50", p50, "ms", f"produce -> crossing at {ours / 2:,.0f} events/s")
+    results.add("latency_p99", p99, "ms", f"target <= {target_ms} ms")
+
+
 def run_suite(
     bootstrap: str,
     sizes: Sizes,
     say: Callable[[str], None] = print,
     quix_python: str | None = None,
+    kafka_streams: bool = False,
+    produce_events: int = 0,
+    only_core: bool = False,
+    target_ms: int = 20,
 ) -> Results:
     """Run every measurement (Quix Streams side by side when `quix_python`
-    names an interpreter that has it); return the figures."""
+    names an interpreter that has it, Kafka Streams with `kafka_streams`,
+    `thresholds produce` on `produce_events` events); with `only_core`, the
+    floor, naive, ours and latency rows only. Return the figures."""
     results = Results()
     lines = _lines(sizes.events, sizes.accounts, seed=1)
 
-    say("floor: bare aiokafka consumer + json.loads")
+    say("floor: bare consumers")
+    h = Harness(bootstrap)
+    h.create_topics()
+    results.add(
+        "floor_confluent",
+        floor_confluent(h, lines),
+        "events/s",
+        "bare confluent-kafka batch consume + orjson",
+    )
     h = Harness(bootstrap)
     h.create_topics()
     results.add("floor", floor(h, lines), "events/s", "bare aiokafka consumer + json.loads")
@@ -603,6 +758,12 @@ def run_suite(
     threading.Thread(target=sample, daemon=True).start()
     ours = _drain(h, lines, h.settings.app_id)
     results.add("ours", ours, "events/s", f"ratio to naive {ours / naive:.1f}x (target >= 3x)")
+    if only_core:
+        sampling.set()
+        h.stop()
+        say("latency at half of the measured maximum, on topics of its own")
+        _latency_rows(bootstrap, ours, sizes, results, target_ms)
+        return results
 
     say("recovery speed (memory store: the whole changelog is read)")
     sampling.set()
@@ -632,15 +793,7 @@ def run_suite(
     h.stop()
 
     say("latency at half of the measured maximum, on topics of its own")
-    h = Harness(bootstrap)
-    h.create_topics()
-    h.start_worker()
-    try:
-        p50, p99 = latency(h, ours / 2, sizes.latency_events)
-    finally:
-        h.stop()
-    results.add("latency_p50", p50, "ms", f"produce -> crossing at {ours / 2:,.0f} events/s")
-    results.add("latency_p99", p99, "ms", "target <= 50 ms")
+    _latency_rows(bootstrap, ours, sizes, results, target_ms)
 
     say("time to processing again: kill -9, then a clean stop, each followed by a new worker")
     for how, stop in (("kill_9", Worker.kill), ("sigterm", Worker.terminate)):
@@ -707,18 +860,52 @@ def run_suite(
         f"{answered} lookups answered; rate {asked / quiet:.3f}x of {quiet:,.0f} "
         "without lookups (target >= 0.95x)",
     )
-    if quix_python:
-        say("side by side: Quix Streams and ours, one worker each, on the same log")
-        log = _lines(sizes.quix_events, max(300, sizes.quix_events // 10), seed=4)
-        ours_rate, quix_rate, same = quix(bootstrap, quix_python, log)
-        results.add("ours_same_log", ours_rate, "events/s", f"{len(log):,} events, fresh topics")
+    say("side by side on one log: ours, Quix Streams, Kafka Streams (one worker each)")
+    log = _lines(sizes.quix_events, max(300, sizes.quix_events // 10), seed=4)
+    jobs = side_by_side(bootstrap, log, quix_python, kafka_streams)
+    ours_rate = jobs.rates["ours"]
+
+    def same(job: str) -> str:
+        return "same crossings as replay: " + ("yes" if jobs.same[job] else "NO")
+
+    results.add("ours_same_log", ours_rate, "events/s", f"{len(log):,} events; {same('ours')}")
+    if "quix" in jobs.rates:
+        quix_rate, quix_fast = jobs.rates["quix"], jobs.rates["quix_commit_0_5s"]
         results.add(
             "quix",
             quix_rate,
             "events/s",
-            f"Quix Streams, its defaults; ours / quix {ours_rate / quix_rate:.1f}x; "
-            f"same crossings: {'yes' if same else 'NO'}",
+            f"Quix Streams, its defaults (5 s commits); ours / quix "
+            f"{ours_rate / quix_rate:.2f}x (target >= 1.5x); {same('quix')}",
         )
+        results.add(
+            "quix_commit_0_5s",
+            quix_fast,
+            "events/s",
+            f"Quix Streams committing every 0.5 s as ours; ours / it "
+            f"{ours_rate / quix_fast:.2f}x (target >= 3x); {same('quix_commit_0_5s')}",
+        )
+    if "kafka_streams" in jobs.rates:
+        ks = jobs.rates["kafka_streams"]
+        results.add(
+            "kafka_streams",
+            ks,
+            "events/s",
+            f"Kafka Streams 4.1.1, RocksDB store + changelog, 0.5 s commits; ours / it "
+            f"{ours_rate / ks:.2f}x (goal >= 0.3x); {same('kafka_streams')}",
+        )
+    if produce_events:
+        say(f"thresholds produce: {produce_events:,} events")
+        lines_1m = _lines(produce_events, max(300, produce_events // 10), seed=6)
+        ours_p, bare_p = produce_rates(bootstrap, lines_1m)
+        results.add(
+            "produce",
+            ours_p,
+            "events/s",
+            f"thresholds produce (confluent-kafka); {ours_p / bare_p:.2f}x a bare producer "
+            "of the same client (target >= 100,000/s)",
+        )
+        results.add("produce_bare", bare_p, "events/s", "bare confluent-kafka producer, pre-keyed")
     return results
 
 

@@ -16,6 +16,7 @@ def test_the_benchmark_suite_runs_end_to_end_and_reports_every_figure(tmp_path: 
     output = tmp_path / "RESULTS.md"
     # `python3 run.py test` makes .venv-quix for the Quix Streams row, as `bench` does
     quix = os.environ.get("THRESHOLDS_QUIX_PYTHON")
+    on_kafka = os.environ.get("THRESHOLDS_TEST_BROKER") == "apache-kafka"
 
     result = subprocess.run(
         [
@@ -29,7 +30,7 @@ def test_the_benchmark_suite_runs_end_to_end_and_reports_every_figure(tmp_path: 
         ],
         capture_output=True,
         text=True,
-        timeout=900,
+        timeout=1500,
         check=False,
     )
 
@@ -37,6 +38,7 @@ def test_the_benchmark_suite_runs_end_to_end_and_reports_every_figure(tmp_path: 
     report = output.read_text()
     for figure in (
         "floor",
+        "floor_confluent",
         "naive",
         "lookups_10_per_s",
         "ours",
@@ -48,8 +50,15 @@ def test_the_benchmark_suite_runs_end_to_end_and_reports_every_figure(tmp_path: 
         "rocksdb",
         "two_workers_4p",
         "replay",
-        *(["ours_same_log", "quix"] if quix else []),
+        "ours_same_log",
+        "produce",
+        "produce_bare",
+        *(["quix", "quix_commit_0_5s"] if quix else []),
+        *(["kafka_streams"] if on_kafka else []),
     ):
         assert f"│ {figure} " in report, figure
-    if quix:  # the side-by-side job emits exactly our crossings
-        assert "same crossings: yes" in report
+    # every side-by-side job emits exactly replay's crossings
+    assert "same crossings as replay: yes" in report
+    assert "same crossings as replay: NO" not in report
+    if on_kafka:  # the embedded broker's section follows
+        assert "## On the embedded broker (Tansu)" in report

@@ -9,6 +9,8 @@ answers, Apache Kafka when `java` and `mvn` are present, Tansu).
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 from streams.cli.sandbox import Harness, Worker
@@ -16,7 +18,7 @@ from streams.kafka.apache import KAFKA_VERSION
 from streams.kafka.discovery import Broker
 from streams.kafka.discovery import find_broker as _find_broker
 
-__all__ = ["Broker", "Harness", "Worker", "find_broker"]
+__all__ = ["Broker", "Harness", "Worker", "find_broker", "thresholds"]
 
 
 def _container() -> Broker:
@@ -43,3 +45,17 @@ def find_broker(workdir: Path | None = None) -> Broker:
     if wanted:
         raise ValueError(f"THRESHOLDS_TEST_BROKER must be apache-kafka or tansu, not {wanted!r}")
     return _find_broker(container=_container, workdir=workdir)
+
+
+def thresholds(
+    harness: Harness, *args: str, env: dict[str, str] | None = None, timeout: float = 300
+) -> subprocess.CompletedProcess[str]:
+    """Run `thresholds ARGS...` against the harness's broker and topics; never raises on exit."""
+    return subprocess.run(  # noqa: S603 - our own command
+        [sys.executable, "-m", "streams.cli", *args],
+        env={**os.environ, **harness.env, **(env or {})},
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )

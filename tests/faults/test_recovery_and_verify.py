@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
@@ -12,7 +10,7 @@ from pathlib import Path
 import orjson
 
 from streams.kafka import client as kafka_io
-from streams.testing.harness import Harness
+from streams.testing.harness import Harness, thresholds
 from tests.faults.test_crashes import crossings_report, explain, write_log
 
 
@@ -59,14 +57,7 @@ def test_a_worker_restarted_onto_a_backlog_resumes_it_without_a_gap(
 
 
 def verify(harness: Harness, log: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "streams.cli", "verify", "--log", str(log)],
-        env={**os.environ, **harness.env, "COLUMNS": "200"},
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    return thresholds(harness, "verify", "--log", str(log), env={"COLUMNS": "200"}, timeout=120)
 
 
 def test_verify_says_ok_for_a_complete_topic_and_names_an_invented_crossing(

@@ -6,9 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 import subprocess
-import sys
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -25,7 +23,7 @@ from streams.core.timestamps import format_utc
 from streams.kafka.client import key_and_type
 from streams.kafka.verify import expected_from_log
 from streams.process.replay import Replayer, iter_lines
-from streams.testing.harness import Harness
+from streams.testing.harness import Harness, thresholds
 from streams.testing.logs import (
     follower_change,
     generate_events,
@@ -290,13 +288,8 @@ def test_thresholds_lookup_prints_the_account_and_exits_1_for_one_never_seen(
     h.wait_processed(timeout=60)
 
     def lookup(account: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [sys.executable, "-m", "streams.cli", "lookup", "weibo", account, "--url", worker.url],
-            capture_output=True,
-            text=True,
-            env={**os.environ, "THRESHOLDS_WEB_TOKEN": TOKEN},
-            check=False,
-        )
+        token = {"THRESHOLDS_WEB_TOKEN": TOKEN}
+        return thresholds(h, "lookup", "weibo", account, "--url", worker.url, env=token)
 
     found = lookup("star")
     assert found.returncode == 0, found.stderr

@@ -3,9 +3,7 @@ log's order per partition, on the partition Kafka's Java client picks for its ke
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import orjson
@@ -13,7 +11,7 @@ import pytest
 from kafka.partitioner.default import murmur2
 
 from streams.kafka.client import key_and_type, read_all_raw
-from streams.testing.harness import Harness
+from streams.testing.harness import Harness, thresholds
 from streams.testing.logs import generate_events, hostile_records, verification_result
 
 pytestmark = pytest.mark.integration
@@ -34,14 +32,7 @@ def four_partitions(kafka_bootstrap_servers: str) -> Harness:
 
 
 def _produce(h: Harness, log: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "streams.cli", "produce", str(log)],
-        env={**os.environ, **h.env},
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
+    return thresholds(h, "produce", str(log))
 
 
 def test_produce_sends_every_line_keyed_to_the_java_clients_partition_in_order(

@@ -64,7 +64,10 @@ class _Faust:
         for tp in sorted(assigned):
             if tp.topic not in self.inputs:
                 continue
-            high = consumer.highwater(tp)
+            try:
+                high = consumer.highwater(tp)
+            except Exception:  # noqa: S112 - revoked meanwhile (aiokafka runs in its own thread)
+                continue
             if high is None:  # no fetch answered yet
                 continue
             done = committed.get(tp)
@@ -91,7 +94,11 @@ class _Faust:
         remaining = {name: 0 for name in self.tables}
         recovery = self.app.tables.recovery
         if recovery.in_recovery:
-            for tp, left in recovery.active_remaining().items():
+            try:
+                behind = recovery.active_remaining()
+            except RuntimeError:  # its maps changed under it: report 0 until the next scrape
+                behind = {}
+            for tp, left in behind.items():
                 name = self.changelogs.get(tp.topic)
                 if name is not None:
                     remaining[name] += max(0, left)

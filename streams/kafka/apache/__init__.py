@@ -154,7 +154,11 @@ def start_apache_kafka(
     controller_port = free_port()
     config = workdir / "server.properties"
     config.write_text(_properties(port, controller_port, workdir / "data"))
-    cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+    cluster_id = "-"
+    while cluster_id.startswith("-"):
+        # as Kafka's Uuid.randomUuid: an id starting with "-" reads as an option
+        # to the storage tool (1 start in 64 failed with its usage message)
+        cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
     log = workdir / "kafka.log"
     formatted = subprocess.run(  # noqa: S603 - java on our own classpath
         _java(lib, "kafka.tools.StorageTool", "format", "-t", cluster_id, "-c", str(config)),

@@ -20,6 +20,7 @@ from streams.config import ConfigError, Settings
 _R = TypeVar("_R")
 
 __all__ = [
+    "SECURITY_OPTIONS",
     "BrokerUnavailable",
     "ConsumedRecord",
     "changelog_topics",
@@ -48,20 +49,23 @@ class BrokerUnavailable(ConfigError):
     """The broker did not answer; the message is one line for people."""
 
 
+SECURITY_OPTIONS: dict[str, tuple[str, str]] = {
+    "KAFKA_SECURITY_PROTOCOL": ("security_protocol", "security.protocol"),
+    "KAFKA_SASL_MECHANISM": ("sasl_mechanism", "sasl.mechanism"),
+    "KAFKA_SASL_USERNAME": ("sasl_plain_username", "sasl.username"),
+    "KAFKA_SASL_PASSWORD": ("sasl_plain_password", "sasl.password"),
+    "KAFKA_SSL_CAFILE": ("ssl_cafile", "ssl.ca.location"),
+    "KAFKA_SSL_CERTFILE": ("ssl_certfile", "ssl.certificate.location"),
+    "KAFKA_SSL_KEYFILE": ("ssl_keyfile", "ssl.key.location"),
+}
+"""Each security variable: (kafka-python's option, librdkafka's option)."""
+
+
 def client_config(settings: Settings) -> dict[str, Any]:
     """kafka-python connection settings from the environment's settings."""
     config: dict[str, Any] = {"bootstrap_servers": settings.bootstrap_servers.split(",")}
     sec = settings.security
-    mapping = {
-        "KAFKA_SECURITY_PROTOCOL": "security_protocol",
-        "KAFKA_SASL_MECHANISM": "sasl_mechanism",
-        "KAFKA_SASL_USERNAME": "sasl_plain_username",
-        "KAFKA_SASL_PASSWORD": "sasl_plain_password",
-        "KAFKA_SSL_CAFILE": "ssl_cafile",
-        "KAFKA_SSL_CERTFILE": "ssl_certfile",
-        "KAFKA_SSL_KEYFILE": "ssl_keyfile",
-    }
-    for env_name, option in mapping.items():
+    for env_name, (option, _) in SECURITY_OPTIONS.items():
         if env_name in sec:
             config[option] = sec[env_name]
     return config

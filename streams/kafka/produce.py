@@ -20,7 +20,8 @@ import msgspec
 
 from streams.codec import VERIFICATION_RESULT
 from streams.config import Settings
-from streams.kafka.client import key_and_type
+from streams.core.identity import record_key
+from streams.kafka.client import SECURITY_OPTIONS, key_and_type
 
 __all__ = [
     "ProduceError",
@@ -55,7 +56,7 @@ def fast_key_and_type(raw: bytes) -> tuple[bytes | None, object]:
         platform, account_id = fields.platform, fields.account_id
         key = None
         if type(platform) is str and type(account_id) is str:
-            key = f"{platform}:{account_id}".encode()
+            key = record_key(platform, account_id).encode()
         return key, fields.type
     except Exception:  # malformed, surrogates, not an object: the full path decides
         return key_and_type(raw)
@@ -64,16 +65,7 @@ def fast_key_and_type(raw: bytes) -> tuple[bytes | None, object]:
 def librdkafka_config(settings: Settings) -> dict[str, Any]:
     """librdkafka's connection settings from the environment's settings."""
     config: dict[str, Any] = {"bootstrap.servers": settings.bootstrap_servers}
-    mapping = {
-        "KAFKA_SECURITY_PROTOCOL": "security.protocol",
-        "KAFKA_SASL_MECHANISM": "sasl.mechanism",
-        "KAFKA_SASL_USERNAME": "sasl.username",
-        "KAFKA_SASL_PASSWORD": "sasl.password",
-        "KAFKA_SSL_CAFILE": "ssl.ca.location",
-        "KAFKA_SSL_CERTFILE": "ssl.certificate.location",
-        "KAFKA_SSL_KEYFILE": "ssl.key.location",
-    }
-    for env_name, option in mapping.items():
+    for env_name, (_, option) in SECURITY_OPTIONS.items():
         if env_name in settings.security:
             config[option] = settings.security[env_name]
     return config
@@ -120,16 +112,12 @@ def produce_lines(
     for raw in lines:
         key, kind = fast_key_and_type(raw)
         target = results_topic if kind == VERIFICATION_RESULT else topic
-        try:
-            produce(target, raw, key)
-        except BufferError:  # the local queue is full: let librdkafka send some
-            while True:
+        while True:
+            try:
+                produce(target, raw, key)
+                break
+            except BufferError:  # the local queue is full: let librdkafka send some
                 poll(0.05)
-                try:
-                    produce(target, raw, key)
-                    break
-                except BufferError:
-                    continue
         n += 1
         if n % PROGRESS_EVERY == 0:
             poll(0)

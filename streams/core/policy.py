@@ -12,6 +12,7 @@ from typing import NamedTuple
 
 from streams.core.crossings import ThresholdCrossed
 from streams.core.rules import Phase
+from streams.core.timestamps import MAX_US
 
 __all__ = [
     "DAY_US",
@@ -168,7 +169,9 @@ def _maybe_request(
     if not enforced:
         return state
     threshold = max(enforced)
-    due_at = cause_time + effective[threshold].grace_period_days * DAY_US
+    # A request near the end of year 9999 is due at its last instant: a later
+    # due date has no RFC 3339 form, and one bad date must not stop a partition.
+    due_at = min(cause_time + effective[threshold].grace_period_days * DAY_US, MAX_US)
     state, event_id = _next_id(state, _REQUESTED, platform, account_id)
     out.append(
         VerificationRequested(

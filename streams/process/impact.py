@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import zlib
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -26,7 +26,7 @@ __all__ = [
     "POLICY_TYPES",
     "Scenario",
     "Tally",
-    "days",
+    "active_days",
     "owner",
     "summary",
     "tally_log",
@@ -222,8 +222,6 @@ def summary(tallies: Iterable[tuple[str, Tally]]) -> dict[str, Any]:
     }
 
 
-def days(tally: Tally) -> Iterator[int]:
-    """Every day from the first to the last seen in the tally's series."""
-    seen = [d for d, *_ in tally.crossings_per_day] + [d for d, _ in tally.policy_per_day]
-    if seen:
-        yield from range(min(seen), max(seen) + 1)
+def active_days(tally: Tally) -> list[int]:
+    """The days with a crossing or a policy record, in order."""
+    return sorted({d for d, *_ in tally.crossings_per_day} | {d for d, _ in tally.policy_per_day})

@@ -17,11 +17,15 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tests.fuzz.targets import SEEDS, TARGETS
+from streams.core.timestamps import MAX_US, MIN_US, format_utc
+from tests.fuzz.targets import SEEDS, TARGETS, replay_line, threshold_crossed
 
 REGRESSIONS = Path(__file__).parent / "regressions"
 ROOT = Path(__file__).parent.parent.parent
-FUZZ_SECONDS = int(os.environ.get("THRESHOLDS_FUZZ_SECONDS", "12"))
+# a fixed number of runs from a fixed seed: the same inputs on every CI run
+FUZZ_RUNS = int(os.environ.get("THRESHOLDS_FUZZ_RUNS", "100000"))
+FUZZ_SEED = int(os.environ.get("THRESHOLDS_FUZZ_SEED", "1"))
+FUZZ_SECONDS = 300  # a bound only: 100,000 runs take 10-30 s
 
 
 @pytest.mark.parametrize("target", sorted(TARGETS))
@@ -55,6 +59,19 @@ def test_a_valid_record_with_one_byte_changed_is_decoded_or_dead_lettered(
     TARGETS[target](data.draw(_one_byte_changed(target)))
 
 
+@settings(max_examples=300, deadline=None)
+@given(at=st.integers(MIN_US, MAX_US), followers=st.sampled_from([500_000, 1_000_000]))
+def test_a_crossing_at_any_representable_instant_is_processed_live_and_in_replay(
+    at: int, followers: int
+) -> None:
+    stamp = format_utc(at).encode()
+    change = SEEDS["replay_line"][0].replace(b"500000", str(followers).encode())
+    crossing = SEEDS["threshold_crossed"][0]
+
+    replay_line(change.replace(b"2023-11-01T08:00:00.5+08:00", stamp))
+    threshold_crossed(crossing.replace(b"2023-11-01T00:00:00Z", stamp))
+
+
 @pytest.mark.parametrize(
     "case",
     sorted(REGRESSIONS.glob("*/*")),
@@ -75,6 +92,8 @@ def test_the_coverage_guided_fuzzer_finds_nothing_in_its_budget(
             "tests.fuzz.run",
             target,
             f"--seconds={FUZZ_SECONDS}",
+            f"--runs={FUZZ_RUNS}",
+            f"--seed={FUZZ_SEED}",
             f"--artifacts={tmp_path}",
             f"--corpus={tmp_path / 'corpus'}",
         ],
@@ -87,8 +106,9 @@ def test_the_coverage_guided_fuzzer_finds_nothing_in_its_budget(
 
     crashes = sorted(tmp_path.glob("crash-*"))
     assert not crashes, (
-        f"{target}: the fuzzer failed on {crashes[:1]} (keep it in "
-        f"tests/fuzz/regressions/{target}/):\n{result.stderr[-3000:]}"
+        # atheris prints the Python traceback on stdout, libFuzzer on stderr
+        f"{target}: the fuzzer failed on {crashes[0].read_bytes()!r} (keep it in "
+        f"tests/fuzz/regressions/{target}/):\n{result.stdout[-3000:]}\n{result.stderr[-1500:]}"
     )
     assert result.returncode == 0, result.stderr[-3000:]
     assert "number_of_executed_units" in result.stderr

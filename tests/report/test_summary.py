@@ -14,6 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from schemas import VerificationResult
+from streams.cli.report_charts import CHARTS
 from streams.config import Topics, load_rules
 from streams.core.rules import Rules
 from streams.process.impact import Tally, summary, tally_log
@@ -192,3 +193,39 @@ def test_a_bad_configuration_is_one_line_and_exit_2(tmp_path: Path) -> None:
     assert result.returncode == 2
     assert result.stderr.count("\n") == 1
     assert "hysteresis" in result.stderr
+
+
+def test_a_log_from_year_1_to_year_9999_gets_its_summary_and_charts(tmp_path: Path) -> None:
+    def change(n: int, account: str, followers: int, at: str) -> str:
+        return json.dumps(
+            {
+                "type": "FollowerCountChanged",
+                "schema_version": 1,
+                "event_id": f"e{n}",
+                "platform": "weibo",
+                "account_id": account,
+                "followers": followers,
+                "occurred_at": at,
+            }
+        )
+
+    log = tmp_path / "log.jsonl"
+    log.write_text(
+        "\n".join(
+            [
+                change(1, "a", 600_000, "0001-01-01T00:00:00Z"),
+                change(2, "b", 1_200_000, "2024-01-01T00:00:00Z"),
+                change(3, "c", 600_000, "9999-12-31T23:59:59.999999Z"),
+            ]
+        )
+        + "\n"
+    )
+
+    result = _report(str(log), "--out", str(tmp_path / "out"))
+
+    assert result.returncode == 0, result.stderr
+    report = json.loads((tmp_path / "out" / "summary.json").read_text())
+    weibo = report["scenarios"][0]["platforms"]["weibo"]
+    assert (weibo["500000"]["up"], weibo["1000000"]["up"]) == (3, 1)
+    assert report["log"]["last_at"] == "9999-12-31T23:59:59.999999Z"
+    assert all((tmp_path / "out" / png).stat().st_size > 5_000 for png in CHARTS)

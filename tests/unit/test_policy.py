@@ -19,6 +19,7 @@ from streams.core.policy import (
     record_event_id,
 )
 from streams.core.rules import Phase
+from streams.core.timestamps import MAX_US
 
 T0 = 1_700_000_000_000_000
 ALWAYS = (Phase(500_000, None, 30), Phase(1_000_000, None, 30))
@@ -63,6 +64,17 @@ def test_a_subject_account_gets_a_request_due_after_the_grace_period() -> None:
         )
     ]
     assert state.request is not None
+
+
+def test_a_request_whose_grace_period_ends_after_year_9999_is_due_at_its_last_instant() -> None:
+    late = MAX_US - DAY_US
+
+    state, out = on_crossing(None, crossing(500_000, at=late), ALWAYS, late)
+
+    assert isinstance(out[0], VerificationRequested)
+    assert out[0].due_at == MAX_US
+    assert state.request is not None
+    assert state.request.due_at == MAX_US
 
 
 def test_crossing_a_higher_threshold_while_a_request_is_open_changes_nothing() -> None:

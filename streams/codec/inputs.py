@@ -64,6 +64,9 @@ class _Reparse(Exception):
     """orjson turned an integer beyond 64 bits into a float; re-read exactly."""
 
 
+_OVERFLOW = "number is infinity when parsed as double"  # orjson's words, pinned by a test
+
+
 def _reject_constant(name: str) -> None:
     raise ValueError(f"{name} is not valid JSON")
 
@@ -71,16 +74,20 @@ def _reject_constant(name: str) -> None:
 def parse_json(raw: bytes | str) -> Any:
     """Parse one JSON value; raise Rejected(`invalid_json`) when it is not JSON.
 
-    orjson is the judge: it also refuses lone surrogates (not Unicode), numbers
-    that overflow a double, and nesting deeper than 1024 levels. Integers
-    beyond 64 bits come back as floats and are re-read exactly where an
-    integer field needs them (see `_Reparse`).
+    orjson is the judge: it also refuses lone surrogates (not Unicode) and
+    nesting deeper than 1024 levels. A number that overflows a double is
+    valid JSON, though (an unknown field may hold one, a duplicate key may
+    replace one): Python's parser reads that value as infinity, which no
+    field of ours accepts. Integers beyond 64 bits come back as floats and are
+    re-read exactly where an integer field needs them (see `_Reparse`).
     """
     try:
         return orjson.loads(raw)
     except orjson.JSONDecodeError as exc:
         if isinstance(raw, bytes) and not _is_utf8(raw):
             raise Rejected("invalid_encoding", "the value is not valid UTF-8") from None
+        if _OVERFLOW in str(exc):
+            return _exact(raw)
         raise Rejected("invalid_json", f"not valid JSON: {exc}") from None
 
 
@@ -93,8 +100,8 @@ def _is_utf8(data: bytes) -> bool:
 
 
 def _exact(raw: bytes | str) -> Any:
-    # only ever called on a value orjson accepted, but Python's parser has
-    # limits of its own (nesting depth, 4,300-digit integers)
+    # called on a value orjson accepted or found a double overflow in; Python's
+    # parser has limits of its own (nesting depth, 4,300-digit integers)
     try:
         return json.loads(raw, parse_constant=_reject_constant)
     except (ValueError, RecursionError) as exc:

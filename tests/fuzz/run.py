@@ -1,6 +1,7 @@
 """Coverage-guided fuzzing of one decoder with atheris (libFuzzer).
 
-    python -m tests.fuzz.run TARGET [--seconds N] [--runs N --seed N] [--corpus DIR] [--artifacts DIR]
+    python -m tests.fuzz.run TARGET [--seconds N] [--runs N --seed N]
+                             [--corpus DIR] [--artifacts DIR]
 
 TARGET is a name in `tests.fuzz.targets.TARGETS`. The run starts from the
 target's valid seeds (and the corpus, which it grows), and stops at the first

@@ -10,6 +10,7 @@ letter with a snake_case reason otherwise.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable
 from datetime import datetime
@@ -87,7 +88,7 @@ def follower_change(data: bytes) -> None:
     assert state.sequence == model.sequence
     assert state.occurred_at == _micros(model.occurred_at)
     fast = codec.decode_follower_change_fast(value)
-    assert fast is None or fast == codec.decode_follower_change(orjson.loads(value), value)
+    assert fast is None or fast == codec.decode_follower_change(codec.parse_json(value), value)
 
 
 def _policy_input(data: bytes, topic: str, model_type: type[BaseModel]) -> Any:
@@ -119,7 +120,7 @@ def threshold_crossed(data: bytes) -> None:
     model = _policy_input(data, "threshold-crossings", schemas.ThresholdCrossed)
     if model is not None:
         value = split_key(data)[1]
-        crossing = codec.decode_threshold_crossed(orjson.loads(value), value)
+        crossing = codec.decode_threshold_crossed(codec.parse_json(value), value)
         assert crossing.threshold == model.threshold
         assert crossing.previous_followers == model.previous_followers
         assert crossing.occurred_at == _micros(model.occurred_at)
@@ -139,7 +140,7 @@ def replay_line(data: bytes) -> None:
     if not letters and line.strip():  # a line of ASCII whitespace is blank
         # accepted by replay: the model its `type` names accepts it
         line = line.rstrip(b"\r").removeprefix(b"\xef\xbb\xbf")
-        kind = orjson.loads(line).get("type")
+        kind = json.loads(line).get("type")  # orjson refuses 1e400, which is JSON
         is_result = kind == "VerificationResult"
         model = schemas.VerificationResult if is_result else schemas.FollowerCountChanged
         assert _model(model, line) is not None, line

@@ -120,6 +120,21 @@ def test_unknown_extra_fields_are_ignored() -> None:
     assert decode({**GOOD, "colour": "blue"}).followers == 500_000
 
 
+def test_a_number_beyond_a_double_in_an_unknown_field_is_ignored_as_the_field_is() -> None:
+    raw = orjson.dumps(GOOD)[:-1] + b',"score":-1e400}'
+
+    assert decode_follower_change(parse_json(raw), raw).followers == 500_000
+
+
+def test_followers_beyond_a_double_are_an_invalid_field() -> None:
+    raw = orjson.dumps(GOOD).replace(b"500000", b"5e400")
+
+    with pytest.raises(Rejected) as info:
+        decode_follower_change(parse_json(raw), raw)
+
+    assert info.value.reason == "invalid_field"
+
+
 @pytest.mark.parametrize("raw", [b"not json", b'{"followers": NaN}', b"{", b'"\\ud800"'])
 def test_what_is_not_json_is_invalid_json(raw: bytes) -> None:
     with pytest.raises(Rejected) as info:

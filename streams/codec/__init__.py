@@ -10,7 +10,7 @@ state         table values
 from __future__ import annotations
 
 from streams.codec.dead_letters import dead_letter, one_line
-from streams.codec.fast import decode_follower_change_fast
+from streams.codec.fast import decode_follower_change_fast, is_utf8
 from streams.codec.inputs import (
     FOLLOWER_COUNT_CHANGED,
     SCHEMA_VERSION,
@@ -50,6 +50,7 @@ __all__ = [
     "encode_crossing",
     "encode_policy_output",
     "encode_policy_state",
+    "is_utf8",
     "one_line",
     "parse_json",
     "record_key",

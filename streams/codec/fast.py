@@ -15,7 +15,7 @@ import msgspec
 
 from streams.core.crossings import FollowerCountChanged
 
-__all__ = ["MAX_FOLLOWERS", "decode_follower_change_fast", "learn"]
+__all__ = ["MAX_FOLLOWERS", "decode_follower_change_fast", "is_utf8", "learn"]
 
 MAX_FOLLOWERS = 10**12
 
@@ -47,6 +47,15 @@ _minute_us: dict[str, int] = {}  # "YYYY-MM-DDTHH:MM" -> UTC microseconds
 _SECONDS_TAIL = re.compile(r":([0-5]\d)(?:\.(\d{1,9}))?[Zz]")
 
 
+def is_utf8(data: bytes) -> bool:
+    """Whether `data` is valid UTF-8 as a whole."""
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
 def learn(platform: str, occurred_at: str, micros: int) -> None:
     """Remember a platform and a UTC minute that the full decoder accepted."""
     _valid_platforms.add(platform)
@@ -64,11 +73,13 @@ def decode_follower_change_fast(raw: bytes) -> FollowerCountChanged | None:
     Whatever it returns equals what `decode_follower_change` returns; a
     property test holds it to that.
     """
+    if not raw.isascii() and not is_utf8(raw):
+        # msgspec skips unknown fields unread, names included: invalid UTF-8
+        # there would pass; the full decoder makes it `invalid_encoding`
+        return None
     try:
         w = _decode_wire_change(raw)
     except (msgspec.ValidationError, msgspec.DecodeError, UnicodeDecodeError):
-        # msgspec raises UnicodeDecodeError for invalid UTF-8 inside a string;
-        # the full decoder turns it into an `invalid_encoding` dead letter
         return None
     account_id = w.account_id
     if w.platform not in _valid_platforms or not account_id.isprintable() or " " in account_id:

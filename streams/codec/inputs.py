@@ -13,7 +13,7 @@ from typing import Any
 
 import orjson
 
-from streams.codec.fast import MAX_FOLLOWERS, learn
+from streams.codec.fast import MAX_FOLLOWERS, is_utf8, learn
 from streams.core.crossings import FollowerCountChanged, ThresholdCrossed
 from streams.core.identity import PLATFORM_PATTERN, is_account_id, is_platform, record_key
 from streams.core.policy import VerificationResult
@@ -84,19 +84,11 @@ def parse_json(raw: bytes | str) -> Any:
     try:
         return orjson.loads(raw)
     except orjson.JSONDecodeError as exc:
-        if isinstance(raw, bytes) and not _is_utf8(raw):
+        if isinstance(raw, bytes) and not is_utf8(raw):
             raise Rejected("invalid_encoding", "the value is not valid UTF-8") from None
         if _OVERFLOW in str(exc):
             return _exact(raw)
         raise Rejected("invalid_json", f"not valid JSON: {exc}") from None
-
-
-def _is_utf8(data: bytes) -> bool:
-    try:
-        data.decode("utf-8")
-    except UnicodeDecodeError:
-        return False
-    return True
 
 
 def _exact(raw: bytes | str) -> Any:
@@ -185,7 +177,7 @@ def _optional_int(obj: dict[str, Any], name: str, exact: bool) -> int | None:
 def _check_key(key: bytes | None, platform: str, account_id: str) -> None:
     expected = record_key(platform, account_id).encode()
     if key != expected:
-        if key is not None and not _is_utf8(key):
+        if key is not None and not is_utf8(key):
             raise Rejected("invalid_encoding", "the key is not valid UTF-8")
         shown = "null" if key is None else repr(key.decode("utf-8", "replace"))
         raise Rejected(

@@ -18,7 +18,7 @@ from typing import Any
 
 import msgspec
 
-from streams.codec import VERIFICATION_RESULT
+from streams.codec import VERIFICATION_RESULT, is_utf8
 from streams.config import Settings
 from streams.core.identity import record_key
 from streams.kafka.client import SECURITY_OPTIONS, key_and_type
@@ -51,6 +51,8 @@ _decode_key_fields = msgspec.json.Decoder(_KeyFields).decode
 def fast_key_and_type(raw: bytes) -> tuple[bytes | None, object]:
     """`key_and_type`, reading only the three fields it needs; any line msgspec
     does not read cleanly is left to `key_and_type` itself, so both agree."""
+    if not raw.isascii() and not is_utf8(raw):  # msgspec skips unknown fields unread
+        return key_and_type(raw)
     try:
         fields = _decode_key_fields(raw)
         platform, account_id = fields.platform, fields.account_id

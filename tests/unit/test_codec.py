@@ -159,10 +159,26 @@ def test_invalid_utf8_anywhere_in_a_value_is_invalid_encoding(raw: bytes) -> Non
     assert info.value.reason == "invalid_encoding"
 
 
-def test_invalid_utf8_in_an_otherwise_valid_event_is_not_taken_by_the_fast_path() -> None:
-    raw = orjson.dumps({**GOOD, "event_id": "a-b"}).replace(b"a-b", b"a\xffb")
+@pytest.mark.parametrize(
+    "field",
+    [
+        {"event_id": "a-b"},
+        {"colour": "a-b"},  # an unknown field's value: msgspec skips it unread
+        {"a-b": "blue"},  # an unknown field's name
+    ],
+)
+def test_invalid_utf8_in_an_otherwise_valid_event_is_not_taken_by_the_fast_path(
+    field: dict[str, str],
+) -> None:
+    valid = orjson.dumps({**GOOD, "occurred_at": "2023-11-01T00:00:00Z", **field})
+    decode(orjson.loads(valid))  # now the fast path knows the platform and the minute
+    assert decode_follower_change_fast(valid) is not None
+    raw = valid.replace(b"a-b", b"a\x92b")
 
     assert decode_follower_change_fast(raw) is None
+    with pytest.raises(Rejected) as info:
+        parse_json(raw)
+    assert info.value.reason == "invalid_encoding"
 
 
 def test_a_key_that_is_not_utf8_is_invalid_encoding() -> None:

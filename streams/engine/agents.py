@@ -27,6 +27,7 @@ from streams.engine.guard import InputGuard
 from streams.engine.metrics import WorkerMetrics
 from streams.engine.pipeline import InFlight
 from streams.engine.probe import latest_offset_is_exact
+from streams.engine.transactions import MIGRATED, Sender, Stale, gate_of, migrated
 from streams.engine.watchdog import fail_fast
 from streams.engine.web import Readiness, register_pages
 from streams.process.processors import (
@@ -75,60 +76,7 @@ def _consumed(events: Sequence[Any]) -> list[Consumed]:
     ]
 
 
-class _Sender:
-    """Sends an agent's records: plainly, or under exactly_once in the
-    transaction of the input partition that caused them.
-
-    Faust's `TransactionManager.send` picks the transaction by the destination
-    topic's group, so one input's outputs, its state and its offset land in up
-    to three transactions committed one after another; a kill -9 between two
-    commits showed read_committed consumers duplicates on Apache Kafka. Here
-    every record of an input partition goes to that partition's transaction,
-    the one Faust commits the partition's offsets in.
-    """
-
-    def __init__(self, app: faust.App, producer: Any, input_topic: str) -> None:
-        self.app = app
-        self.input_topic = input_topic
-        self.transactional = bool(app.in_transaction)
-        # behind the transaction manager: the producer of every transaction
-        self.producer = producer.producer if self.transactional else producer
-        self._prefix: str | None = None
-
-    def _transaction(self, source_partition: int) -> str:
-        if self._prefix is None:
-            group = self.app.assignor.group_for_topic(self.input_topic)
-            self._prefix = f"{self.app.conf.id}-{group}-"
-        return f"{self._prefix}{source_partition}"
-
-    async def send(
-        self,
-        topic: str,
-        key: bytes | None,
-        value: bytes,
-        partition: int | None,
-        source_partition: int,
-    ) -> asyncio.Future[Any]:
-        """Send one record; return its acknowledgement."""
-        if self.transactional:
-            return await self.producer.send(
-                topic,
-                key,
-                value,
-                partition,
-                None,
-                None,
-                transactional_id=self._transaction(source_partition),
-            )
-        return await self.producer.send(topic, key, value, partition, None, None)
-
-    async def send_all(self, out: list[Outgoing]) -> list[asyncio.Future[Any]]:
-        """Send every record without awaiting its acknowledgement; return those."""
-        send = self.send
-        return [await send(topic, key, value, None, source) for topic, key, value, source in out]
-
-
-async def _send_all(sender: _Sender, out: list[Outgoing]) -> None:
+async def _send_all(sender: Sender, out: list[Outgoing]) -> None:
     """Send every record, then wait for all acknowledgements."""
     await asyncio.gather(*await sender.send_all(out))
 
@@ -139,7 +87,7 @@ MARKER = b"\x00end-of-batch"
 
 async def _write(
     app: faust.App,
-    sender: _Sender,
+    sender: Sender,
     table: Any,
     writes: dict[bytes, tuple[int, bytes]],
     events: Sequence[Any],
@@ -196,6 +144,17 @@ async def _write(
             store[MARKER] = marker
         closing = await send(topic, MARKER, marker, partition, partition)
         closing.add_done_callback(partial(_persisted, app, store))
+
+
+async def _moved(app: faust.App, gate: Any, epoch: int, exc: Exception) -> bool:
+    """Whether `exc` means the batch's partition moved (exactly_once): the
+    batch is dropped unacked, and a fenced producer makes the worker rejoin."""
+    if isinstance(exc, Stale) or (gate.enabled and epoch != gate.epoch):
+        return True
+    if isinstance(exc, MIGRATED):
+        await migrated(app.consumer, exc)
+        return True
+    return False
 
 
 def _persisted(app: faust.App, store: Any, sent: asyncio.Future[Any], later: int = 0) -> None:
@@ -330,40 +289,73 @@ def register(app: faust.App, settings: Settings, rules: Rules) -> None:
     guard = InputGuard(app)
     batch = settings.batch_size
 
+    gate = gate_of(app)
+
+    rejoining: set[asyncio.Future[None]] = set()
+
+    def writer_failed(exc: BaseException) -> None:
+        if isinstance(exc, MIGRATED):  # a partition moved: drop, rejoin, carry on
+            task = asyncio.ensure_future(migrated(app.consumer, exc))
+            rejoining.add(task)
+            task.add_done_callback(rejoining.discard)
+        elif not isinstance(exc, Stale):
+            fail_fast("the crossings writer", exc)
+
     @app.agent(changes, name="crossings")
     async def crossings(stream: Any) -> None:
         try:
             # the producer, or with exactly_once the transaction manager
-            sender = _Sender(app, await app.maybe_start_producer(), topics.follower_changes)
+            sender = Sender(app, await app.maybe_start_producer(), topics.follower_changes)
             markers = await markers_needed()
             persist = partial(_write, app, sender, account_state, markers=markers)
-            died = partial(fail_fast, "the crossings writer")
-            async with flight.running(persist, _acker(stream, metrics), died):
+            gate.on_dirty(flight.drop)
+            acker = _acker(stream, metrics)
+            async with flight.running(persist, acker, writer_failed, gate.leave):
                 async for events in batches.from_stream(stream, batch):
-                    await guard.check(events)
-                    out, writes = crossing.process(_consumed(events))
-                    if crossing.counters.refused:
-                        log_refused(crossing.counters)
-                    await flight.submit(events, await sender.send_all(out), writes)
+                    epoch = gate.epoch  # taken before a revocation: stale, dropped
+                    if not await gate.enter(epoch):
+                        continue
+                    try:
+                        sender.epoch = epoch
+                        await guard.check(events)
+                        out, writes = crossing.process(_consumed(events))
+                        if crossing.counters.refused:
+                            log_refused(crossing.counters)
+                        await flight.submit(events, await sender.send_all(out), writes, epoch)
+                    except Exception as exc:
+                        gate.leave(epoch)
+                        if not await _moved(app, gate, epoch, exc):
+                            raise
         except Exception as exc:  # every input is decoded totally: this is not one
             fail_fast("agent crossings", exc)
 
     @app.agent(policy_inputs, name="policy")
     async def verification_policy(stream: Any) -> None:
         try:
-            sender = _Sender(app, await app.maybe_start_producer(), topics.threshold_crossings)
+            sender = Sender(app, await app.maybe_start_producer(), topics.threshold_crossings)
             markers = await markers_needed()
             ack = _acker(stream, metrics)
             async for events in batches.from_stream(stream, batch):
-                await guard.check(events)
-                out, writes, ticks = policy.process(_consumed(events), wall_clock_us())
-                if policy.counters.refused:
-                    log_refused(policy.counters)
-                await _send_all(sender, out)
-                clock_writes = {str(p).encode(): (p, str(t).encode()) for p, t in ticks.items()}
-                await _write(app, sender, policy_clock, clock_writes, events, markers)
-                await _write(app, sender, policy_state, writes, events, markers)
-                await ack(events)
+                epoch = gate.epoch
+                if not await gate.enter(epoch):
+                    continue
+                try:
+                    sender.epoch = epoch
+                    await guard.check(events)
+                    out, writes, ticks = policy.process(_consumed(events), wall_clock_us())
+                    if policy.counters.refused:
+                        log_refused(policy.counters)
+                    await _send_all(sender, out)
+                    clock = {str(p).encode(): (p, str(t).encode()) for p, t in ticks.items()}
+                    await _write(app, sender, policy_clock, clock, events, markers)
+                    await _write(app, sender, policy_state, writes, events, markers)
+                    gate.check(epoch)
+                    await ack(events)
+                except Exception as exc:
+                    if not await _moved(app, gate, epoch, exc):
+                        raise
+                finally:
+                    gate.leave(epoch)
         except Exception as exc:  # every input is decoded totally: this is not one
             fail_fast("agent policy", exc)
 

@@ -85,10 +85,12 @@ def create_app(settings: Settings, rules: Rules, *, fast_start: bool = False) ->
             stream_recovery_delay=0.0,
         )
     app = faust.App(settings.app_id, **options)
+    from streams.engine.transactions import GATE_ATTRIBUTE, Gate
     from streams.engine.transport import SETTINGS_ATTRIBUTE
 
     # the transport reads its settings from the app, not the environment
     setattr(app, SETTINGS_ATTRIBUTE, settings)
+    setattr(app, GATE_ATTRIBUTE, Gate(settings.processing_guarantee == "exactly_once"))
     from streams.engine import agents  # the agents register themselves on this app
 
     agents.register(app, settings, rules)

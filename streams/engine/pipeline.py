@@ -14,7 +14,9 @@ changelog records keep the order of its events.
 Failure loses nothing: events of a batch that did not reach its end are not
 acked, so not committed, and are processed again after a restart (their
 outputs carry the same deterministic ids). A failed send or write ends the
-writer and, with it, the agent at its next batch.
+writer and, with it, the agent at its next batch. `drop` lets every batch in
+flight go unacked at once (a partition moved under exactly_once, see
+`streams.engine.transactions`) and starts a fresh writer.
 """
 
 from __future__ import annotations
@@ -40,6 +42,7 @@ class _Batch:
     events: Sequence[Any]
     sent: Sequence[asyncio.Future[Any]]
     writes: Writes
+    epoch: int
 
 
 class InFlight:
@@ -51,6 +54,10 @@ class InFlight:
         self._depth = depth
         self._queue: asyncio.Queue[_Batch] = asyncio.Queue(depth)
         self._writer: asyncio.Future[None] | None = None
+        self._persist: Persist | None = None
+        self._ack: Callable[[Sequence[Any]], Awaitable[None]] | None = None
+        self._release: Callable[[int], None] = _ignore
+        self._on_failure: Callable[[BaseException], object] | None = None
 
     def load(self, key: bytes) -> bytes | None:
         """The key's newest state: in flight, else in the table."""
@@ -58,28 +65,54 @@ class InFlight:
         return self._load(key) if value is None else value
 
     async def submit(
-        self, events: Sequence[Any], sent: Sequence[asyncio.Future[Any]], writes: Writes
+        self,
+        events: Sequence[Any],
+        sent: Sequence[asyncio.Future[Any]],
+        writes: Writes,
+        epoch: int = 0,
     ) -> None:
         """Hand over a processed batch: `sent` are its outputs' acknowledgements.
 
         Waits while `depth` batches are already in flight; raises the writer's
-        error if it has failed.
+        error if it has failed. `epoch` is given back to `release` once the
+        batch is acked.
         """
         writer = self._writer
         if writer is None:
             raise RuntimeError("InFlight.submit outside InFlight.running()")
         for key, (_, value) in writes.items():
             self.pending[key] = value
-        batch = _Batch(events, sent, writes)
+        batch = _Batch(events, sent, writes, epoch)
         if not self._queue.full():
             self._check(writer)
             self._queue.put_nowait(batch)
             return
         put = asyncio.ensure_future(self._queue.put(batch))
         await asyncio.wait((put, writer), return_when=asyncio.FIRST_COMPLETED)
+        if self._writer is not writer:
+            put.cancel()  # dropped meanwhile, with everything in flight
+            return
         if not put.done():
             put.cancel()
             self._check(writer)
+
+    def drop(self) -> None:
+        """Let every batch in flight go, unacked, and start a fresh writer."""
+        writer = self._writer
+        if writer is None or self._persist is None or self._ack is None:
+            return
+        writer.cancel()
+        self.pending.clear()
+        self._queue = asyncio.Queue(self._depth)
+        self._start(self._persist, self._ack)
+
+    def _start(
+        self, persist: Persist, ack: Callable[[Sequence[Any]], Awaitable[None]]
+    ) -> asyncio.Future[None]:
+        writer = self._writer = asyncio.ensure_future(self._run(persist, ack))
+        if self._on_failure is not None:
+            writer.add_done_callback(partial(_report_failure, self._on_failure))
+        return writer
 
     @contextlib.asynccontextmanager
     async def running(
@@ -87,26 +120,31 @@ class InFlight:
         persist: Persist,
         ack: Callable[[Sequence[Any]], Awaitable[None]],
         on_failure: Callable[[BaseException], object] | None = None,
+        release: Callable[[int], None] | None = None,
     ) -> AsyncIterator[InFlight]:
         """Run the writer for the body; on a normal exit wait until every batch
         is durable and acked. On an error or a cancellation the batches still
         in flight are dropped unacked, to be processed again after a restart.
 
         `on_failure` is called with the writer's error as soon as it fails,
-        even while no new batch arrives to raise it."""
+        even while no new batch arrives to raise it; `release` with each
+        acked batch's epoch."""
         self.pending.clear()
         self._queue = asyncio.Queue(self._depth)
-        writer = self._writer = asyncio.ensure_future(self._run(persist, ack))
-        if on_failure is not None:
-            writer.add_done_callback(partial(_report_failure, on_failure))
+        self._persist, self._ack = persist, ack
+        self._on_failure = on_failure
+        self._release = release or _ignore
+        self._start(persist, ack)
         try:
             yield self
-            await self._drain(writer)
+            assert self._writer is not None  # noqa: S101 - set by _start above
+            await self._drain(self._writer)
         finally:
-            self._writer = None
-            writer.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await writer
+            writer, self._writer = self._writer, None
+            if writer is not None:
+                writer.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await writer
             self.pending.clear()
 
     async def _run(self, persist: Persist, ack: Callable[[Sequence[Any]], Awaitable[None]]) -> None:
@@ -127,7 +165,8 @@ class InFlight:
                 if pending.get(key) is value:  # no later batch wrote the key since
                     del pending[key]
             await ack(events)
-            for _ in batches:
+            for batch in batches:
+                self._release(batch.epoch)
                 queue.task_done()
 
     async def _drain(self, writer: asyncio.Future[None]) -> None:
@@ -142,6 +181,10 @@ class InFlight:
         if writer.done():
             writer.result()  # raises the writer's error
             raise RuntimeError("the in-flight writer stopped")
+
+
+def _ignore(_: int) -> None:
+    pass
 
 
 def _report_failure(

@@ -31,6 +31,7 @@ from faust.transport.drivers import aiokafka as faust_aiokafka
 from faust.transport.producer import ProducerBuffer
 
 from streams.config import Settings
+from streams.engine import transactions
 
 __all__ = [
     "SETTINGS_ATTRIBUTE",
@@ -66,6 +67,19 @@ class _ConsumerThread(faust_aiokafka.AIOKafkaConsumerThread):
         consumer._isolation_level = "read_committed"
         return consumer
 
+    async def _highwaters(self, partitions: list[Any]) -> Any:
+        # Faust under exactly_once answers with the last stable offset of the
+        # last fetch response, None for a partition not fetched yet (its
+        # recovery then refused its own changelog: "persisted offset is higher
+        # than the highwater"). ListOffsets from a read_committed consumer is
+        # the last stable offset itself, in both guarantees.
+        return await self._ensure_consumer().end_offsets(partitions)
+
+    def request_rejoin(self) -> None:
+        """Make the consumer rejoin its group at its next poll (from any thread)."""
+        coordinator = self._ensure_consumer()._coordinator
+        self.thread_loop.call_soon_threadsafe(coordinator.request_rejoin)
+
 
 class _Progress:
     """How far one fetch's hand-off got."""
@@ -84,6 +98,46 @@ class Consumer(faust_aiokafka.Consumer):
 
     def _new_consumer_thread(self) -> faust_aiokafka.AIOKafkaConsumerThread:
         return _ConsumerThread(self, loop=self.loop, beacon=self.beacon)
+
+    async def commit(self, topics: Any = None, start_new_transaction: bool = True) -> bool:
+        """Faust's commit; under exactly_once only between whole batches
+        (`streams.engine.transactions.Gate`)."""
+        gate = transactions.gate_of(self.app)
+        if not gate.enabled:
+            return await super().commit(topics, start_new_transaction)
+        result: bool = await gate.closed(
+            lambda: super(Consumer, self).commit(topics, start_new_transaction)
+        )
+        return result
+
+    async def commit_unguarded(self, start_new_transaction: bool = True) -> bool:
+        """Faust's commit, for a caller that has closed the gate itself."""
+        return await super().commit(None, start_new_transaction)
+
+    async def on_partitions_revoked(self, revoked: Any) -> None:
+        """Under exactly_once, end the transactions first (cleanly if possible,
+        else by dropping the work in flight), while Faust still knows the acks."""
+        if transactions.gate_of(self.app).enabled:
+            budget = self.app.conf.broker_rebalance_timeout * 0.5
+            await transactions.close_for_revocation(self, budget)
+        await super().on_partitions_revoked(revoked)
+
+    async def wait_empty(self) -> None:
+        """Faust waits here, at a revocation and at a stop, for every message
+        handed to an agent to be acked. Under exactly_once the transactions are
+        closed instead (cleanly, or by dropping the work in flight): a dropped
+        batch is never acked."""
+        gate = transactions.gate_of(self.app)
+        if not gate.enabled:
+            await super().wait_empty()
+        elif not gate.rebalancing:  # a stop: a revocation has closed them already
+            budget = self.app.conf.broker_rebalance_timeout * 0.5
+            await transactions.close_for_revocation(self, budget)
+
+    def request_rejoin(self) -> None:
+        """Rejoin the group at the next poll: this worker's partitions moved."""
+        thread: Any = self._thread
+        thread.request_rejoin()
 
     async def _drain_messages(self, fetcher: Any) -> None:
         """Faust's fetch loop (faust-streaming 0.15.3 `Consumer._drain_messages`)
@@ -282,3 +336,4 @@ class Transport(faust_aiokafka.Transport):
 
     Consumer = Consumer
     Producer = Producer
+    TransactionManager = transactions.TransactionManager

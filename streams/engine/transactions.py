@@ -1,0 +1,330 @@
+"""Exactly-once across rebalances: which transaction a record goes to, when a
+transaction may commit, and what a revocation does to it.
+
+Faust commits a partition's transaction (its outputs, its changelog writes
+and its input offsets) whenever its consumer commits: every
+`broker_commit_interval`, every `broker_commit_every` acks, and at a
+rebalance. Our agents keep batches in flight (`streams.engine.pipeline`), so
+such a commit could land between a batch's outputs and its offsets, and a
+crash after it would send the outputs again. Here:
+
+- **The gate.** Every batch enters the `Gate` before its first send and
+  leaves it when its events are acked (or it is dropped). A commit closes the
+  gate: no batch starts, the batches inside finish, then Faust commits, so a
+  committed transaction holds whole batches and their offsets, never part of
+  one.
+- **A revocation** (`close_for_revocation`, called by the consumer before
+  Faust forgets its acks) first tries to end cleanly within a bound: the
+  batches inside finish and Faust commits them. If that cannot finish (a
+  broker that does not answer, a producer fenced because the partition has
+  already moved), it ends dirty: the batches in flight are dropped
+  unacknowledged, the tables' state of every partition is discarded and read
+  again from the changelog (as a `read_committed` reader sees it), and the
+  open transactions are aborted. Either way the gate's epoch moves on: a
+  batch taken before the revocation is dropped, not sent; and every
+  transactional producer is closed, so nothing for a revoked partition is
+  written after the move.
+- **An assignment** (`TransactionManager.on_rebalance`) starts a fresh
+  transactional producer for each assigned partition: its `init_transactions`
+  fences any older producer of that id and aborts its open transaction, so
+  the partition's changelog and outputs are stable before recovery reads them.
+- **A fenced producer** outside a rebalance (this worker was dropped from the
+  group, its partitions moved) is the same event: dirty, then a rejoin.
+
+At-least-once uses none of this (`Gate.enabled` is false).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import faust
+from aiokafka.errors import KafkaError, ProducerFenced
+from faust.transport.consumer import TransactionManager as FaustTransactionManager
+from faust.types import TP
+
+__all__ = [
+    "GATE_ATTRIBUTE",
+    "Gate",
+    "Sender",
+    "Stale",
+    "TransactionManager",
+    "close_for_revocation",
+    "gate_of",
+]
+
+log = logging.getLogger("streams.engine.transactions")
+
+GATE_ATTRIBUTE = "thresholds_gate"
+"""The attribute of the Faust app that holds its `Gate` (set by `create_app`)."""
+
+MIGRATED = (ProducerFenced,)
+"""Errors that mean a partition moved to another worker under our feet."""
+
+
+class Stale(Exception):
+    """A batch taken before a revocation: drop it, never send or ack it."""
+
+
+class Gate:
+    """Lets a commit or a revocation in only between whole batches (exactly_once)."""
+
+    def __init__(self, enabled: bool) -> None:
+        self.enabled = enabled
+        self.epoch = 0
+        self._busy = 0
+        self._closers = 0
+        self._rebalancing = False
+        self._waiters: list[asyncio.Future[None]] = []
+        self._idle = asyncio.Event()
+        self._idle.set()
+        self._on_dirty: list[Callable[[], object]] = []
+
+    def on_dirty(self, callback: Callable[[], object]) -> None:
+        """Call `callback` when a revocation ends dirty (drop work in flight)."""
+        self._on_dirty.append(callback)
+
+    async def enter(self, epoch: int) -> bool:
+        """Start a batch taken at `epoch`; False when it is stale (drop it)."""
+        if not self.enabled:
+            return True
+        while epoch == self.epoch and (self._closers or self._rebalancing):
+            waiter = asyncio.get_running_loop().create_future()
+            self._waiters.append(waiter)
+            await waiter  # woken when the gate opens or the epoch moves on
+        if epoch != self.epoch:
+            return False
+        self._busy += 1
+        self._idle.clear()
+        return True
+
+    def leave(self, epoch: int) -> None:
+        """End a batch that entered at `epoch`: acked, or dropped."""
+        if not self.enabled or epoch != self.epoch:
+            return  # a dirty revocation has already let it go
+        self._busy -= 1
+        if self._busy <= 0:
+            self._busy = 0
+            self._idle.set()
+
+    def check(self, epoch: int) -> None:
+        """Raise `Stale` when a revocation happened since `epoch`."""
+        if self.enabled and epoch != self.epoch:
+            raise Stale(f"batch of epoch {epoch}, now {self.epoch}")
+
+    def _update(self) -> None:
+        waiters, self._waiters = self._waiters, []
+        for waiter in waiters:
+            if not waiter.done():
+                waiter.set_result(None)
+
+    async def closed(self, action: Callable[[], Awaitable[Any]]) -> Any:
+        """Run `action` with no batch inside: new ones wait, those inside finish."""
+        self._closers += 1
+        self._update()
+        try:
+            await self._idle.wait()
+            return await action()
+        finally:
+            self._closers -= 1
+            self._update()
+
+    @property
+    def rebalancing(self) -> bool:
+        """Between a revocation and the next assignment's transactions."""
+        return self._rebalancing
+
+    def start_rebalance(self) -> None:
+        """Revoked: every batch taken so far is stale; none starts until `end_rebalance`."""
+        self.epoch += 1
+        self._rebalancing = True
+        self._update()  # waiting batches see the new epoch and are dropped
+
+    def end_rebalance(self) -> None:
+        """Assigned, with fresh transactions: batches may start again."""
+        self._rebalancing = False
+        self._update()
+
+    def dirty(self) -> None:
+        """Drop everything in flight (each dropper leaves the gate for its batches)."""
+        self.epoch += 1
+        self._update()
+        for callback in self._on_dirty:
+            callback()
+        self._busy = 0
+        self._idle.set()
+
+
+def gate_of(app: Any) -> Gate:
+    """The app's gate."""
+    gate: Gate = getattr(app, GATE_ATTRIBUTE)
+    return gate
+
+
+class Sender:
+    """Sends an agent's records: plainly, or under exactly_once in the
+    transaction of the input partition that caused them.
+
+    Faust's `TransactionManager.send` picks the transaction by the destination
+    topic's group, so one input's outputs, its state and its offset could land
+    in different transactions committed one after another. Here every record
+    of an input partition goes to that partition's transaction, the one Faust
+    commits the partition's offsets in (all our topics have the same number of
+    partitions, so Faust puts them in one group).
+    """
+
+    def __init__(self, app: faust.App, producer: Any, input_topic: str) -> None:
+        self.app = app
+        self.input_topic = input_topic
+        self.transactional = bool(app.in_transaction)
+        # behind the transaction manager: the producer of every transaction
+        self.producer = producer.producer if self.transactional else producer
+        self.gate = gate_of(app)
+        self.epoch = 0  # the epoch of the batch being sent (set by the agent)
+        self._prefix: str | None = None
+
+    def transactional_id(self, source_partition: int) -> str:
+        """The transaction of an input partition, as Faust names it."""
+        if self._prefix is None:
+            group = self.app.assignor.group_for_topic(self.input_topic)
+            self._prefix = f"{self.app.conf.id}-{group}-"
+        return f"{self._prefix}{source_partition}"
+
+    async def send(
+        self,
+        topic: str,
+        key: bytes | None,
+        value: bytes,
+        partition: int | None,
+        source_partition: int,
+    ) -> asyncio.Future[Any]:
+        """Send one record; return its acknowledgement."""
+        if self.transactional:
+            self.gate.check(self.epoch)
+            sent: asyncio.Future[Any] = await self.producer.send(
+                topic,
+                key,
+                value,
+                partition,
+                None,
+                None,
+                transactional_id=self.transactional_id(source_partition),
+            )
+            return sent
+        plain: asyncio.Future[Any] = await self.producer.send(
+            topic, key, value, partition, None, None
+        )
+        return plain
+
+    async def send_all(self, out: list[tuple[str, bytes | None, bytes, int]]) -> list[Any]:
+        """Send every record without awaiting its acknowledgement; return those."""
+        send = self.send
+        return [await send(topic, key, value, None, source) for topic, key, value, source in out]
+
+
+async def close_for_revocation(consumer: Any, timeout: float) -> None:
+    """End this worker's transactions before its partitions are revoked (see
+    the module's docstring): cleanly within `timeout` seconds, else dirty."""
+    app = consumer.app
+    gate = gate_of(app)
+    clean = False
+    try:
+        committed = gate.closed(lambda: consumer.commit_unguarded(start_new_transaction=False))
+        await asyncio.wait_for(committed, timeout)
+        clean = True
+    except (TimeoutError, KafkaError, Stale) as exc:
+        log.warning("Revocation: work in flight dropped, transactions aborted (%r)", exc)
+    gate.start_rebalance()
+    if not clean:
+        gate.dirty()
+        forget_state(app)
+    await close_producers(consumer.transactions.producer, abort=not clean)
+
+
+def forget_state(app: Any) -> None:
+    """Discard every table's state and recovery offsets: they may hold writes
+    of an aborted transaction. Recovery then reads the changelogs again."""
+    recovery = app.tables.recovery
+    for table in app.tables.values():
+        store = table.data
+        data = getattr(store, "data", None)
+        if isinstance(data, dict):
+            data.clear()
+            store._key_partition.clear()  # the memory store's key -> partition map
+        changelog = table.changelog_topic.get_topic_name()
+        for tp in [tp for tp in recovery.active_offsets if tp.topic == changelog]:
+            del recovery.active_offsets[tp]  # read again from the start
+
+
+async def close_producers(producer: Any, *, abort: bool) -> None:
+    """Abort (when `abort`) and stop every transactional producer of `producer`."""
+    producers = producer._transaction_producers
+    for transactional_id in list(producers):
+        transaction_producer = producers.pop(transactional_id)
+        try:
+            if abort and transaction_producer._txn_manager.is_in_transaction():
+                await asyncio.wait_for(transaction_producer.abort_transaction(), 10.0)
+        except (TimeoutError, KafkaError) as exc:
+            log.info(
+                "Transaction %s not aborted (%r): its next owner aborts it", transactional_id, exc
+            )
+        finally:
+            await transaction_producer.stop()
+
+
+class TransactionManager(FaustTransactionManager):
+    """Faust's transaction manager: a fresh transactional producer per assigned
+    partition at every assignment, and a fenced producer taken as a move."""
+
+    async def on_partitions_revoked(self, revoked: set[TP]) -> None:
+        """Nothing to flush: `close_for_revocation` has closed every producer."""
+
+    async def on_rebalance(
+        self, assigned: set[TP], revoked: set[TP], newly_assigned: set[TP]
+    ) -> None:
+        """Begin a transaction for every assigned partition, in a new producer."""
+        producer: Any = self.producer
+        await close_producers(producer, abort=True)  # none left open by a revocation
+        for transactional_id in sorted(self._tps_to_transactional_ids(assigned)):
+            transaction_producer = producer._new_producer(transactional_id=transactional_id)
+            await transaction_producer.start()  # init_transactions: fences older producers
+            producer._transaction_producers[transactional_id] = transaction_producer
+            producer._trn_locks[transactional_id] = asyncio.Lock()
+            await transaction_producer.begin_transaction()
+        gate_of(self.app).end_rebalance()
+
+    async def commit(self, offsets: Any, start_new_transaction: bool = True) -> bool:
+        """Commit, or on a fenced producer drop the work in flight and rejoin."""
+        try:
+            await self.producer.commit_transactions(
+                self._by_transactional_id(offsets),
+                self.app.conf.id,
+                start_new_transaction=start_new_transaction,
+            )
+        except MIGRATED as exc:
+            await migrated(self.consumer, exc)
+            return False
+        return True
+
+    def _by_transactional_id(self, offsets: Any) -> dict[str, dict[TP, int]]:
+        by_id: dict[str, dict[TP, int]] = {}
+        for tp, offset in offsets.items():
+            group = self.app.assignor.group_for_topic(tp.topic)
+            by_id.setdefault(f"{self.app.conf.id}-{group}-{tp.partition}", {})[tp] = offset
+        return by_id
+
+
+async def migrated(consumer: Any, exc: BaseException) -> None:
+    """A producer was fenced: another worker owns its partition now. Drop the
+    work in flight and the state, close the producers, and rejoin the group."""
+    app = consumer.app
+    gate = gate_of(app)
+    log.warning("A partition moved to another worker (%r): rejoining the group", exc)
+    gate.start_rebalance()
+    gate.dirty()
+    forget_state(app)
+    await close_producers(consumer.transactions.producer, abort=False)
+    consumer.request_rejoin()

@@ -1,0 +1,116 @@
+"""Partitions moving between live workers while a log is processed, in both
+guarantees (SPEC.md, "Guarantees under faults"): workers join, leave with
+SIGTERM and die with SIGKILL on a seeded schedule, one always running.
+Afterwards every output topic holds exactly replay's ids (read_committed:
+each once under exactly_once), every worker stopped exits 0, and none
+exited by itself."""
+
+from __future__ import annotations
+
+import random
+import time
+from pathlib import Path
+
+import orjson
+import pytest
+
+from streams.core.rules import Rules
+from streams.kafka.verify import compare, expected_from_log
+from streams.testing.harness import Broker, Harness, Worker
+from streams.testing.logs import generate_events
+
+ACTIONS = ("scale_out", "sigterm", "sigkill")
+
+
+def schedule(seed: int, length: int, start: int) -> list[str]:
+    """`length` actions drawn from ACTIONS, never leaving no worker running."""
+    rng = random.Random(seed)
+    running, actions = start, []
+    for _ in range(length):
+        action = rng.choice(ACTIONS) if running > 1 else "scale_out"
+        running += 1 if action == "scale_out" else -1
+        actions.append(action)
+    return actions
+
+
+def test_a_schedule_never_leaves_the_group_without_a_worker() -> None:
+    for seed in range(200):
+        running = 2
+        for action in schedule(seed, 12, start=2):
+            running += 1 if action == "scale_out" else -1
+            assert running >= 1
+
+
+def now_log(tmp_path: Path, n: int, seed: int) -> tuple[Path, list[bytes]]:
+    # times from now on: no 30-day deadline falls due live or in replay, so the
+    # policy's records are the same on the wall clock as on event time
+    start_us = time.time_ns() // 1000
+    lines = [orjson.dumps(v) for v in generate_events(n, 1_500, seed=seed, start_us=start_us)]
+    log = tmp_path / "log.jsonl"
+    log.write_bytes(b"".join(line + b"\n" for line in lines))
+    return log, lines
+
+
+@pytest.mark.parametrize("guarantee", ["at_least_once", "exactly_once"])
+def test_partitions_moving_between_live_workers_lose_invent_and_repeat_nothing(
+    kafka_broker: Broker, tmp_path: Path, guarantee: str
+) -> None:
+    if guarantee == "exactly_once" and kafka_broker.kind == "tansu":
+        pytest.skip("Tansu has no transactions; exactly_once runs on Apache Kafka")
+    harness = Harness(kafka_broker.bootstrap_servers, partitions=4, processing_guarantee=guarantee)
+    harness.create_topics()
+    log, lines = now_log(tmp_path, 24_000, seed=26)
+    actions = schedule(26, 8, start=2)
+    chunks = [lines[i * 2_400 : (i + 1) * 2_400] for i in range(10)]
+    rng = random.Random(26)
+    running: list[Worker] = []
+    stopped: list[tuple[Worker, int | None]] = []
+    try:
+        running += [harness.start_worker(), harness.start_worker(wait=False)]
+        harness.produce(chunks[0])
+        for action, chunk in zip(actions, chunks[1:-1], strict=False):
+            harness.produce(chunk)
+            time.sleep(rng.uniform(0.3, 2.0))  # the fault's moment, mid-processing
+            exited = [w for w in running if not w.alive]
+            assert not exited, f"a worker exited by itself: {_tail(exited[0])}"
+            if action == "scale_out":
+                running.append(harness.start_worker(wait=False))
+                continue
+            victim = running.pop(rng.randrange(len(running)))
+            if action == "sigterm":
+                victim.terminate(timeout=60)
+            else:
+                victim.kill()
+            stopped.append((victim, victim.process.returncode if action == "sigterm" else None))
+        harness.produce(chunks[-1])
+        harness.wait_processed(timeout=300)
+
+        exited = [w for w in running if not w.alive]
+        assert not exited, f"a worker exited by itself: {_tail(exited[0])}"
+        for worker, code in stopped:
+            assert code in (None, 0), f"SIGTERM exit {code}: {_tail(worker)}"
+        _assert_outputs_equal_replay(harness, log, exactly_once=guarantee == "exactly_once")
+        for worker in running:
+            worker.terminate(timeout=60)
+            assert worker.process.returncode == 0, _tail(worker)
+    finally:
+        harness.stop()
+
+
+def _assert_outputs_equal_replay(harness: Harness, log: Path, *, exactly_once: bool) -> None:
+    t = harness.topics
+    expected = expected_from_log(log, Rules(), harness.settings)
+    for topic in (t.threshold_crossings, t.verification_requests, t.account_restrictions):
+        actual = [r.value for r in harness.read(topic, committed_only=exactly_once)]
+        report = compare(expected.get(topic, []), actual)
+        assert report.ok, (
+            f"{topic}: missing={len(report.missing)} extra={len(report.extra)} "
+            f"conflicting={len(report.conflicting)} {report.missing[:2]} {report.extra[:2]}"
+        )
+        if exactly_once:
+            assert report.duplicates == 0, f"{topic}: read_committed saw {report.duplicates} twice"
+
+
+def _tail(worker: Worker) -> str:
+    lines = worker.log.read_text(errors="replace").splitlines() if worker.log.exists() else []
+    return " | ".join(line for line in lines if "ERROR" in line or "Error" in line)[-2000:]

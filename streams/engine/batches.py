@@ -22,14 +22,20 @@ async def from_stream(stream: Any, limit: int) -> AsyncIterator[list[Any]]:
     Events not acked (the caller raised, or the worker stopped mid-batch) are
     not committed, and are read again after a restart.
 
-    Each batch stamps its partitions in Faust's monitor, as the iterator does
-    per event: Faust's consumer logs "Stream has not started processing" for
-    every partition without a stamp once the worker has run for
+    Each batch stamps its partitions in Faust's monitor and registers its
+    messages as pending acks in Faust's consumer, as the iterator does per
+    event. Without the stamp Faust's consumer logs "Stream has not started
+    processing" for every partition once the worker has run for
     `stream_processing_timeout` (5 minutes) while it has records to read.
+    Without the registration a rebalance (`Consumer.wait_empty`) would not
+    wait for the batches in flight, and a revoked partition's state could
+    reach its changelog after its new owner had read it.
     """
     await stream.maybe_start()
     queue = stream.channel.queue
     inbound = stream.app.monitor.stream_inbound_time
+    # Faust's stream iterator inlines Consumer.track_message the same way
+    pending_acks = stream.app.consumer._unacked_messages
     while True:
         try:
             events = [await queue.get()]
@@ -39,5 +45,9 @@ async def from_stream(stream: Any, limit: int) -> AsyncIterator[list[Any]]:
             return  # Faust ends a stream by throwing this into its queue
         now = time.monotonic()
         for event in events:
-            inbound[event.message.tp] = now
+            message = event.message
+            inbound[message.tp] = now
+            if not message.tracked:
+                message.tracked = True
+                pending_acks.add(message)
         yield events

@@ -297,7 +297,10 @@ class TransactionManager(FaustTransactionManager):
         gate_of(self.app).end_rebalance()
 
     async def commit(self, offsets: Any, start_new_transaction: bool = True) -> bool:
-        """Commit, or on a fenced producer drop the work in flight and rejoin."""
+        """Commit, or on a fenced producer drop the work in flight and rejoin.
+        Nothing is committed while the producers are closed for a rebalance."""
+        if gate_of(self.app).rebalancing:
+            return False
         try:
             await self.producer.commit_transactions(
                 self._by_transactional_id(offsets),
@@ -322,6 +325,8 @@ async def migrated(consumer: Any, exc: BaseException) -> None:
     work in flight and the state, close the producers, and rejoin the group."""
     app = consumer.app
     gate = gate_of(app)
+    if gate.rebalancing:
+        return  # a rebalance is under way: it closes and reopens everything
     log.warning("A partition moved to another worker (%r): rejoining the group", exc)
     gate.start_rebalance()
     gate.dirty()

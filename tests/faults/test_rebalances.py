@@ -7,6 +7,7 @@ exited by itself."""
 
 from __future__ import annotations
 
+import os
 import random
 import time
 from pathlib import Path
@@ -15,6 +16,7 @@ import orjson
 import pytest
 
 from streams.core.rules import Rules
+from streams.kafka.client import client_config
 from streams.kafka.verify import compare, expected_from_log
 from streams.testing.harness import Broker, Harness, Worker
 from streams.testing.logs import generate_events
@@ -59,18 +61,21 @@ def test_partitions_moving_between_live_workers_lose_invent_and_repeat_nothing(
         pytest.skip("Tansu has no transactions; exactly_once runs on Apache Kafka")
     harness = Harness(kafka_broker.bootstrap_servers, partitions=4, processing_guarantee=guarantee)
     harness.create_topics()
-    log, lines = now_log(tmp_path, 24_000, seed=26)
-    actions = schedule(26, 8, start=2)
-    chunks = [lines[i * 2_400 : (i + 1) * 2_400] for i in range(10)]
-    rng = random.Random(26)
+    seed = int(os.environ.get("THRESHOLDS_FAULT_SEED", "26"))
+    log, lines = now_log(tmp_path, 36_000, seed=seed)
+    actions = schedule(seed, 8, start=2)
+    chunks = [lines[i * 3_600 : (i + 1) * 3_600] for i in range(10)]
+    rng = random.Random(seed)
     running: list[Worker] = []
     stopped: list[tuple[Worker, int | None]] = []
+    behind_at_action: list[int] = []
     try:
         running += [harness.start_worker(), harness.start_worker(wait=False)]
         harness.produce(chunks[0])
-        for action, chunk in zip(actions, chunks[1:-1], strict=False):
+        for action, chunk in zip(actions, chunks[1:-1], strict=True):
             harness.produce(chunk)
-            time.sleep(rng.uniform(0.3, 2.0))  # the fault's moment, mid-processing
+            time.sleep(rng.uniform(0.0, 0.4))  # the fault's moment
+            behind_at_action.append(uncommitted(harness))
             exited = [w for w in running if not w.alive]
             assert not exited, f"a worker exited by itself: {_tail(exited[0])}"
             if action == "scale_out":
@@ -85,6 +90,8 @@ def test_partitions_moving_between_live_workers_lose_invent_and_repeat_nothing(
         harness.produce(chunks[-1])
         harness.wait_processed(timeout=300)
 
+        mid = sum(1 for behind in behind_at_action if behind > 0)
+        assert mid >= len(actions) - 1, f"input left uncommitted at each action: {behind_at_action}"
         exited = [w for w in running if not w.alive]
         assert not exited, f"a worker exited by itself: {_tail(exited[0])}"
         for worker, code in stopped:
@@ -95,6 +102,24 @@ def test_partitions_moving_between_live_workers_lose_invent_and_repeat_nothing(
             assert worker.process.returncode == 0, _tail(worker)
     finally:
         harness.stop()
+
+
+def uncommitted(harness: Harness) -> int:
+    """Input records the group has not committed yet."""
+    from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
+
+    config = client_config(harness.settings)
+    topic = harness.topics.follower_changes
+    tps = [TopicPartition(topic, p) for p in range(harness.partitions)]
+    admin = KafkaAdminClient(**config)
+    consumer = KafkaConsumer(**config)
+    try:
+        committed = admin.list_group_offsets(harness.settings.app_id)
+        ends = consumer.end_offsets(tps)
+        return sum(ends[tp] - (committed[tp].offset if tp in committed else 0) for tp in tps)
+    finally:
+        admin.close()
+        consumer.close()
 
 
 def _assert_outputs_equal_replay(harness: Harness, log: Path, *, exactly_once: bool) -> None:
@@ -114,3 +139,38 @@ def _assert_outputs_equal_replay(harness: Harness, log: Path, *, exactly_once: b
 def _tail(worker: Worker) -> str:
     lines = worker.log.read_text(errors="replace").splitlines() if worker.log.exists() else []
     return " | ".join(line for line in lines if "ERROR" in line or "Error" in line)[-2000:]
+
+
+def test_a_producer_fenced_by_a_new_owner_is_a_rebalance_not_a_crash(
+    kafka_broker: Broker, tmp_path: Path
+) -> None:
+    if kafka_broker.kind == "tansu":
+        pytest.skip("Tansu has no transactions; exactly_once runs on Apache Kafka")
+    from confluent_kafka import Producer
+
+    harness = Harness(
+        kafka_broker.bootstrap_servers, partitions=4, processing_guarantee="exactly_once"
+    )
+    harness.create_topics()
+    log, lines = now_log(tmp_path, 12_000, seed=27)
+    try:
+        worker = harness.start_worker()
+        harness.produce(lines[:6_000])
+        # what a new owner's producer does on its first start: init_transactions
+        # with the partition's transactional id fences the old owner's producer
+        app_id = harness.settings.app_id
+        for transactional_id in [f"{app_id}-{g}-{p}" for g in (0, 1) for p in range(4)]:
+            Producer(
+                {
+                    "bootstrap.servers": harness.bootstrap_servers,
+                    "transactional.id": transactional_id,
+                }
+            ).init_transactions(30)
+        harness.produce(lines[6_000:])
+        harness.wait_processed(timeout=180)
+
+        assert worker.alive, _tail(worker)
+        assert b"moved to another worker" in worker.log.read_bytes()
+        _assert_outputs_equal_replay(harness, log, exactly_once=True)
+    finally:
+        harness.stop()

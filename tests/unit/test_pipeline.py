@@ -238,3 +238,52 @@ def test_a_writer_failing_while_submit_waits_for_room_raises_in_submit() -> None
             await agent()
 
     run(scenario())
+
+
+def test_dropping_lets_every_batch_in_flight_go_unacked_and_unpersisted() -> None:
+    async def scenario() -> None:
+        shell, flight = Shell(), InFlight(TABLE.get)
+        async with flight.running(shell.persist, shell.ack):
+            stuck = ack_future()
+            await flight.submit([1], [stuck], {b"k": (0, b"v1")})
+
+            flight.drop()
+            stuck.set_result(None)
+            await settle()
+
+            assert shell.log == []
+            assert flight.load(b"k") == b"stored"
+
+    run(scenario())
+
+
+def test_after_a_drop_the_next_batches_are_written_as_before() -> None:
+    async def scenario() -> None:
+        shell, flight = Shell(), InFlight(TABLE.get)
+        async with flight.running(shell.persist, shell.ack):
+            await flight.submit([1], [ack_future()], {b"k": (0, b"v1")})
+            flight.drop()
+
+            done = ack_future()
+            done.set_result(None)
+            await flight.submit([2], [done], {b"k": (0, b"v2")})
+            await settle()
+
+            assert shell.log == ["persist [2]", "ack [2]"]
+
+    run(scenario())
+
+
+def test_each_acked_batch_gives_its_epoch_back() -> None:
+    async def scenario() -> None:
+        shell, flight = Shell(), InFlight(TABLE.get)
+        released: list[int] = []
+        async with flight.running(shell.persist, shell.ack, release=released.append):
+            done = ack_future()
+            done.set_result(None)
+            await flight.submit([1], [done], {b"k": (0, b"v1")}, epoch=7)
+            await settle()
+
+            assert released == [7]
+
+    run(scenario())

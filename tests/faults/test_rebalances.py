@@ -10,16 +10,19 @@ from __future__ import annotations
 import os
 import random
 import time
+import uuid
 from pathlib import Path
 
 import orjson
 import pytest
 
+from streams.core.policy import DAY_US
 from streams.core.rules import Rules
+from streams.core.timestamps import format_utc
 from streams.kafka.client import client_config
 from streams.kafka.verify import compare, expected_from_log
 from streams.testing.harness import Broker, Harness, Worker
-from streams.testing.logs import generate_events
+from streams.testing.logs import follower_change, generate_events
 
 ACTIONS = ("scale_out", "sigterm", "sigkill")
 
@@ -172,5 +175,49 @@ def test_a_producer_fenced_by_a_new_owner_is_a_rebalance_not_a_crash(
         assert worker.alive, _tail(worker)
         assert b"moved to another worker" in worker.log.read_bytes()
         _assert_outputs_equal_replay(harness, log, exactly_once=True)
+    finally:
+        harness.stop()
+
+
+@pytest.mark.parametrize("guarantee", ["at_least_once", "exactly_once"])
+def test_a_deadline_whose_account_changes_owner_fires_exactly_once(
+    kafka_broker: Broker, guarantee: str
+) -> None:
+    if guarantee == "exactly_once" and kafka_broker.kind == "tansu":
+        pytest.skip("Tansu has no transactions; exactly_once runs on Apache Kafka")
+    harness = Harness(kafka_broker.bootstrap_servers, partitions=4, processing_guarantee=guarantee)
+    harness.create_topics()
+    t = harness.topics
+    accounts = [f"due{i:02d}" for i in range(40)]
+    now_us = time.time_ns() // 1000
+    # 30-day deadlines falling due 4 to 12 s from now, over every partition
+    crossings = [
+        follower_change(
+            account,
+            1_200_000,
+            format_utc(now_us - 30 * DAY_US + (4_000_000 + i * 200_000)),
+            platform="douyin",
+        )
+        for i, account in enumerate(accounts)
+    ]
+    try:
+        first = harness.start_worker()
+        harness.start_worker(wait=False)
+        harness.produce(crossings)
+        harness.wait_for(t.verification_requests, len(accounts))
+        harness.start_worker(wait=False)  # the deadlines fall due while partitions move
+        time.sleep(3)
+        first.kill()
+        restricted = harness.wait_for(t.account_restrictions, len(accounts), timeout=120)
+        harness.wait_processed()
+
+        records = harness.read(t.account_restrictions, committed_only=guarantee == "exactly_once")
+        ids = [r.value["event_id"] for r in records]
+        expected = {
+            str(uuid.uuid5(uuid.NAMESPACE_URL, f"TrafficRestricted:douyin/{a}/1")) for a in accounts
+        }
+        assert set(ids) == expected, f"{len(restricted)} restrictions, {len(set(ids))} distinct"
+        if guarantee == "exactly_once":
+            assert len(ids) == len(expected), "read_committed saw a restriction twice"
     finally:
         harness.stop()

@@ -134,6 +134,13 @@ class Settings:
             raise ConfigError(
                 f"PROCESSING_GUARANTEE: must be at_least_once or exactly_once, got {guarantee!r}"
             )
+        if guarantee == "exactly_once" and store == "rocksdb://":
+            # a RocksDB store keeps the writes of a transaction that was then
+            # aborted (a kill -9, a partition that moved) across a restart
+            raise ConfigError(
+                "PROCESSING_GUARANTEE=exactly_once needs THRESHOLDS_STORE=memory:// "
+                "(a rocksdb:// store would keep the state of aborted transactions)"
+            )
         security = {
             k: env[k]
             for k in (

@@ -121,3 +121,10 @@ def test_settings_come_from_the_environment() -> None:
 def test_a_bad_environment_is_refused(env: dict[str, str]) -> None:
     with pytest.raises(ConfigError):
         Settings.from_env(env)
+
+
+def test_exactly_once_on_a_rocksdb_store_is_refused_at_start_up() -> None:
+    env = {"PROCESSING_GUARANTEE": "exactly_once", "THRESHOLDS_STORE": "rocksdb://"}
+
+    with pytest.raises(ConfigError, match="exactly_once needs THRESHOLDS_STORE=memory://"):
+        Settings.from_env(env)

@@ -156,22 +156,34 @@ def _cmd_broker(args: argparse.Namespace) -> int:
     from streams.kafka.embedded import start_embedded_broker
 
     broker: Any
+    if args.nodes != 1 and not args.kafka:
+        raise _Refusal("--nodes needs --kafka (the embedded broker is one node)")
     if args.kafka:
         from streams.kafka import apache
+        from streams.kafka.apache.cluster import start_apache_kafka_cluster
 
         if not apache.can_run():
             raise _Refusal("--kafka needs java and mvn on the PATH")
         try:
-            broker = apache.start_apache_kafka(args.port)
+            if args.nodes == 1:
+                broker = apache.start_apache_kafka(args.port)
+            else:
+                broker = start_apache_kafka_cluster(args.nodes)
         except apache.KafkaUnavailable as exc:
             raise _Refusal(str(exc).splitlines()[0]) from None
-        print(f"Apache Kafka {apache.KAFKA_VERSION}; its log: {broker.log}", file=sys.stderr)
+        logs = ", ".join(str(p) for p in getattr(broker, "logs", [broker.log]))
+        print(f"Apache Kafka {apache.KAFKA_VERSION}; logs: {logs}", file=sys.stderr)
+        if args.nodes > 1:
+            print(
+                "topics: TOPIC_REPLICATION_FACTOR=3 TOPIC_MIN_INSYNC_REPLICAS=2 thresholds topics",
+                file=sys.stderr,
+            )
     else:
         broker = start_embedded_broker(args.port)
     print(broker.bootstrap_servers, flush=True)
     try:
         signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
-        broker.process.wait()
+        broker.wait()
     finally:
         broker.stop()
     return 0
@@ -272,6 +284,13 @@ def register(commands: Any) -> None:
         "--kafka",
         action="store_true",
         help="Apache Kafka (KRaft) as a JVM process instead: needs java and mvn",
+    )
+    broker.add_argument(
+        "--nodes",
+        type=int,
+        choices=(1, 3),
+        default=1,
+        help="with --kafka: 3 for a replicated cluster (a three-voter quorum, RF 3, min ISR 2)",
     )
     broker.set_defaults(run=_cmd_broker)
 

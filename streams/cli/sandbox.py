@@ -78,6 +78,7 @@ class Harness:
 
     bootstrap_servers: str
     partitions: int = 1
+    replication: int = 1
     config: str | None = None
     store: str = "memory://"
     commit_every: int | None = None
@@ -97,6 +98,7 @@ class Harness:
             "THRESHOLDS_DATA_DIR": str(self.workdir / "data"),
             "THRESHOLDS_STORE": self.store,
             "TOPIC_PARTITIONS": str(self.partitions),
+            "TOPIC_REPLICATION_FACTOR": str(self.replication),
             "TOPIC_FOLLOWER_CHANGES": f"follower-changes-{n}",
             "TOPIC_THRESHOLD_CROSSINGS": f"threshold-crossings-{n}",
             "TOPIC_VERIFICATION_RESULTS": f"verification-results-{n}",

@@ -104,6 +104,8 @@ class Settings:
     topics: Topics = field(default_factory=Topics)
     partitions: int = 1
     replication_factor: int = 1
+    # replicas that must have a write before it is acknowledged (acks=all)
+    min_insync_replicas: int = 1
     store: str = "memory://"
     config_path: str | None = None
     app_id: str = "follower-thresholds"
@@ -169,11 +171,20 @@ class Settings:
             raise ConfigError(
                 f"THRESHOLDS_LOG_FORMAT: must be auto, json or text, got {log_format!r}"
             )
+        replication = _int_env(env, "TOPIC_REPLICATION_FACTOR", 1)
+        # one broker down must neither stop writes nor leave one copy of a write
+        min_insync = _int_env(env, "TOPIC_MIN_INSYNC_REPLICAS", 2 if replication >= 3 else 1)
+        if min_insync > replication:
+            raise ConfigError(
+                f"TOPIC_MIN_INSYNC_REPLICAS: {min_insync} is more than "
+                f"TOPIC_REPLICATION_FACTOR ({replication}): no write could be acknowledged"
+            )
         return cls(
             bootstrap_servers=env.get("KAFKA_BOOTSTRAP_SERVERS") or "localhost:9092",
             topics=Topics.from_env(env),
             partitions=_int_env(env, "TOPIC_PARTITIONS", 1),
-            replication_factor=_int_env(env, "TOPIC_REPLICATION_FACTOR", 1),
+            replication_factor=replication,
+            min_insync_replicas=min_insync,
             store=store,
             config_path=env.get("THRESHOLDS_CONFIG") or None,
             app_id=env.get("THRESHOLDS_APP_ID", "follower-thresholds"),

@@ -122,8 +122,14 @@ def ensure_topics(settings: Settings) -> list[str]:
         existing = set(admin.list_topics())
         wanted = [(t, TOPIC_CONFIG) for t in settings.topics.all()]
         wanted += [(t, CHANGELOG_CONFIG) for t in changelog_topics(settings)]
+        durability = {"min.insync.replicas": str(settings.min_insync_replicas)}
         new = [
-            NewTopic(t, settings.partitions, settings.replication_factor, topic_configs=dict(c))
+            NewTopic(
+                t,
+                settings.partitions,
+                settings.replication_factor,
+                topic_configs={**c, **durability},
+            )
             for t, c in wanted
             if t not in existing
         ]

@@ -53,6 +53,10 @@ class EmbeddedBroker:
         """`127.0.0.1:PORT`."""
         return f"127.0.0.1:{self.port}"
 
+    def wait(self) -> int:
+        """Block until the broker exits; its status."""
+        return self.process.wait()
+
     def stop(self) -> None:
         """Stop the broker (its data was only in memory)."""
         if self.process.poll() is None:

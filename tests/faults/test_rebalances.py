@@ -13,16 +13,14 @@ import time
 import uuid
 from pathlib import Path
 
-import orjson
 import pytest
 
 from streams.core.policy import DAY_US
-from streams.core.rules import Rules
 from streams.core.timestamps import format_utc
 from streams.kafka.client import client_config
-from streams.kafka.verify import compare, expected_from_log
 from streams.testing.harness import Broker, Harness, Worker
-from streams.testing.logs import follower_change, generate_events
+from streams.testing.logs import follower_change
+from tests.faults.expectations import assert_outputs_equal_replay, errors_of, log_from_now
 
 ACTIONS = ("scale_out", "sigterm", "sigkill")
 
@@ -46,16 +44,6 @@ def test_a_schedule_never_leaves_the_group_without_a_worker() -> None:
             assert running >= 1
 
 
-def now_log(tmp_path: Path, n: int, seed: int) -> tuple[Path, list[bytes]]:
-    # times from now on: no 30-day deadline falls due live or in replay, so the
-    # policy's records are the same on the wall clock as on event time
-    start_us = time.time_ns() // 1000
-    lines = [orjson.dumps(v) for v in generate_events(n, 1_500, seed=seed, start_us=start_us)]
-    log = tmp_path / "log.jsonl"
-    log.write_bytes(b"".join(line + b"\n" for line in lines))
-    return log, lines
-
-
 @pytest.mark.parametrize("guarantee", ["at_least_once", "exactly_once"])
 def test_partitions_moving_between_live_workers_lose_invent_and_repeat_nothing(
     kafka_broker: Broker, tmp_path: Path, guarantee: str
@@ -65,7 +53,7 @@ def test_partitions_moving_between_live_workers_lose_invent_and_repeat_nothing(
     harness = Harness(kafka_broker.bootstrap_servers, partitions=4, processing_guarantee=guarantee)
     harness.create_topics()
     seed = int(os.environ.get("THRESHOLDS_FAULT_SEED", "26"))
-    log, lines = now_log(tmp_path, 36_000, seed=seed)
+    log, lines = log_from_now(tmp_path, 36_000, seed=seed)
     actions = schedule(seed, 8, start=2)
     chunks = [lines[i * 3_600 : (i + 1) * 3_600] for i in range(10)]
     rng = random.Random(seed)
@@ -80,7 +68,7 @@ def test_partitions_moving_between_live_workers_lose_invent_and_repeat_nothing(
             time.sleep(rng.uniform(0.0, 0.4))  # the fault's moment
             behind_at_action.append(uncommitted(harness))
             exited = [w for w in running if not w.alive]
-            assert not exited, f"a worker exited by itself: {_tail(exited[0])}"
+            assert not exited, f"a worker exited by itself: {errors_of(exited[0])}"
             if action == "scale_out":
                 running.append(harness.start_worker(wait=False))
                 continue
@@ -96,13 +84,13 @@ def test_partitions_moving_between_live_workers_lose_invent_and_repeat_nothing(
         mid = sum(1 for behind in behind_at_action if behind > 0)
         assert mid >= len(actions) - 1, f"input left uncommitted at each action: {behind_at_action}"
         exited = [w for w in running if not w.alive]
-        assert not exited, f"a worker exited by itself: {_tail(exited[0])}"
+        assert not exited, f"a worker exited by itself: {errors_of(exited[0])}"
         for worker, code in stopped:
-            assert code in (None, 0), f"SIGTERM exit {code}: {_tail(worker)}"
-        _assert_outputs_equal_replay(harness, log, exactly_once=guarantee == "exactly_once")
+            assert code in (None, 0), f"SIGTERM exit {code}: {errors_of(worker)}"
+        assert_outputs_equal_replay(harness, log, exactly_once=guarantee == "exactly_once")
         for worker in running:
             worker.terminate(timeout=60)
-            assert worker.process.returncode == 0, _tail(worker)
+            assert worker.process.returncode == 0, errors_of(worker)
     finally:
         harness.stop()
 
@@ -125,25 +113,6 @@ def uncommitted(harness: Harness) -> int:
         consumer.close()
 
 
-def _assert_outputs_equal_replay(harness: Harness, log: Path, *, exactly_once: bool) -> None:
-    t = harness.topics
-    expected = expected_from_log(log, Rules(), harness.settings)
-    for topic in (t.threshold_crossings, t.verification_requests, t.account_restrictions):
-        actual = [r.value for r in harness.read(topic, committed_only=exactly_once)]
-        report = compare(expected.get(topic, []), actual)
-        assert report.ok, (
-            f"{topic}: missing={len(report.missing)} extra={len(report.extra)} "
-            f"conflicting={len(report.conflicting)} {report.missing[:2]} {report.extra[:2]}"
-        )
-        if exactly_once:
-            assert report.duplicates == 0, f"{topic}: read_committed saw {report.duplicates} twice"
-
-
-def _tail(worker: Worker) -> str:
-    lines = worker.log.read_text(errors="replace").splitlines() if worker.log.exists() else []
-    return " | ".join(line for line in lines if "ERROR" in line or "Error" in line)[-2000:]
-
-
 def test_a_producer_fenced_by_a_new_owner_is_a_rebalance_not_a_crash(
     kafka_broker: Broker, tmp_path: Path
 ) -> None:
@@ -155,7 +124,7 @@ def test_a_producer_fenced_by_a_new_owner_is_a_rebalance_not_a_crash(
         kafka_broker.bootstrap_servers, partitions=4, processing_guarantee="exactly_once"
     )
     harness.create_topics()
-    log, lines = now_log(tmp_path, 12_000, seed=27)
+    log, lines = log_from_now(tmp_path, 12_000, seed=27)
     try:
         worker = harness.start_worker()
         harness.produce(lines[:6_000])
@@ -172,9 +141,9 @@ def test_a_producer_fenced_by_a_new_owner_is_a_rebalance_not_a_crash(
         harness.produce(lines[6_000:])
         harness.wait_processed(timeout=180)
 
-        assert worker.alive, _tail(worker)
+        assert worker.alive, errors_of(worker)
         assert b"moved to another worker" in worker.log.read_bytes()
-        _assert_outputs_equal_replay(harness, log, exactly_once=True)
+        assert_outputs_equal_replay(harness, log, exactly_once=True)
     finally:
         harness.stop()
 

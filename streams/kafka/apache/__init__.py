@@ -11,6 +11,7 @@ when it fails to start.
 from __future__ import annotations
 
 import base64
+import hashlib
 import os
 import shutil
 import subprocess
@@ -51,7 +52,9 @@ def can_run() -> bool:
 
 def _cache() -> Path:
     root = os.environ.get("THRESHOLDS_KAFKA_HOME") or Path.home() / ".cache" / "follower-thresholds"
-    return Path(root) / f"kafka-{KAFKA_VERSION}"
+    # a changed pom.xml (another jar, say) resolves into a folder of its own
+    pom = hashlib.sha256(_POM.read_bytes()).hexdigest()[:10]
+    return Path(root) / f"kafka-{KAFKA_VERSION}-{pom}"
 
 
 def resolve_jars() -> Path:
@@ -99,6 +102,10 @@ class ApacheKafka:
     def log(self) -> Path:
         """The broker's own log."""
         return self.workdir / "kafka.log"
+
+    def wait(self) -> int:
+        """Block until the broker exits; its status."""
+        return self.process.wait()
 
     def stop(self) -> None:
         """Stop the broker (SIGTERM, then SIGKILL after 20 s)."""

@@ -162,11 +162,41 @@ class ApacheKafkaCluster:
         try:
             for described in admin.describe_topics([topic]):
                 for p in described["partitions"]:
-                    if p["partition"] == partition:
-                        return self.node(int(p["leader"]))
+                    if p["partition_index"] == partition and p["leader_id"] >= 0:
+                        return self.node(int(p["leader_id"]))
         finally:
             admin.close()
         raise KafkaUnavailable(f"no leader for {topic}[{partition}]")
+
+    def wait_in_sync(self, timeout: float = 120.0) -> None:
+        """Block until every partition has all its replicas in sync (what a
+        rolling restart waits for before it stops the next broker)."""
+        from kafka import KafkaAdminClient
+        from kafka.errors import KafkaError
+
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                admin = KafkaAdminClient(
+                    bootstrap_servers=self._serving(), request_timeout_ms=10_000
+                )
+                try:
+                    described = admin.describe_topics()
+                finally:
+                    admin.close()
+                lagging = [
+                    (t["name"], p["partition_index"])
+                    for t in described
+                    for p in t["partitions"]
+                    if set(p["isr_nodes"]) != set(p["replica_nodes"])
+                ]
+            except (KafkaError, OSError) as exc:
+                lagging = [(repr(exc), -1)]
+            if not lagging:
+                return
+            if time.monotonic() > deadline:
+                raise KafkaUnavailable(f"replicas not in sync after {timeout:.0f}s: {lagging[:5]}")
+            time.sleep(0.5)
 
     def active_controller(self) -> Node:
         """The node that is the quorum's leader now (from the nodes' own logs is
@@ -193,6 +223,11 @@ class ApacheKafkaCluster:
 
     def _serving(self) -> str:
         return ",".join(n.address for n in self.nodes if n.running)
+
+    def wait(self) -> int:
+        """Block until the first node exits; its status."""
+        first = self.nodes[0].process
+        return first.wait() if first is not None else 0
 
     def stop(self) -> None:
         """Stop every node."""

@@ -1,0 +1,49 @@
+"""What every fault test expects afterwards: each output topic holds exactly
+the ids `thresholds replay` emits for the log (read_committed: each once
+under exactly_once), and workers that say why they stopped."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import orjson
+
+from streams.core.rules import Rules
+from streams.kafka.verify import compare, expected_from_log
+from streams.testing.harness import Harness, Worker
+from streams.testing.logs import generate_events
+
+
+def log_from_now(
+    tmp_path: Path, n: int, seed: int, accounts: int = 1_500
+) -> tuple[Path, list[bytes]]:
+    """A generated log whose times start now: no 30-day deadline falls due
+    live or in replay, so the policy's records agree on wall clock and event time."""
+    start_us = time.time_ns() // 1000
+    lines = [orjson.dumps(v) for v in generate_events(n, accounts, seed=seed, start_us=start_us)]
+    log = tmp_path / "log.jsonl"
+    log.write_bytes(b"".join(line + b"\n" for line in lines))
+    return log, lines
+
+
+def assert_outputs_equal_replay(harness: Harness, log: Path, *, exactly_once: bool) -> None:
+    """Every output topic's distinct ids equal replay's, duplicates identical;
+    under exactly_once a read_committed reader sees each id once."""
+    t = harness.topics
+    expected = expected_from_log(log, Rules(), harness.settings)
+    for topic in (t.threshold_crossings, t.verification_requests, t.account_restrictions):
+        actual = [r.value for r in harness.read(topic, committed_only=exactly_once, timeout=60)]
+        report = compare(expected.get(topic, []), actual)
+        assert report.ok, (
+            f"{topic}: missing={len(report.missing)} extra={len(report.extra)} "
+            f"conflicting={len(report.conflicting)} {report.missing[:2]} {report.extra[:2]}"
+        )
+        if exactly_once:
+            assert report.duplicates == 0, f"{topic}: read_committed saw {report.duplicates} twice"
+
+
+def errors_of(worker: Worker) -> str:
+    """The ERROR lines of a worker's log, for a failure message."""
+    lines = worker.log.read_text(errors="replace").splitlines() if worker.log.exists() else []
+    return " | ".join(line for line in lines if "ERROR" in line or "Error" in line)[-2000:]

@@ -1,0 +1,114 @@
+"""The cluster's failures, not only our own (SPEC.md, "Guarantees under
+faults"): two workers on four partitions of a three-node Apache Kafka (RF 3,
+min ISR 2) ride through a rolling restart, a killed partition leader, a
+killed controller and a hung broker while the log is produced, in both
+guarantees. Afterwards every output topic holds exactly replay's ids
+(read_committed: each once under exactly_once) and no worker has exited."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from streams.kafka.apache.cluster import ApacheKafkaCluster
+from streams.testing.harness import Harness
+from tests.faults.expectations import assert_outputs_equal_replay, errors_of, log_from_now
+
+OUTAGE_SECONDS = 15.0
+"""How long a killed broker stays down, and a hung one stopped."""
+
+
+def rolling_restart(cluster: ApacheKafkaCluster, harness: Harness) -> None:
+    """Each broker in turn: a clean stop, a start, all replicas in sync again."""
+    for node in cluster.nodes:
+        node.stop()
+        cluster.restart(node)
+        cluster.wait_in_sync()
+
+
+def kill_input_leader(cluster: ApacheKafkaCluster, harness: Harness) -> None:
+    """kill -9 of the leader of an input partition; started again later."""
+    node = cluster.leader_of(harness.topics.follower_changes, 0)
+    node.kill()
+    time.sleep(OUTAGE_SECONDS)
+    cluster.restart(node)
+
+
+def kill_controller(cluster: ApacheKafkaCluster, harness: Harness) -> None:
+    """kill -9 of the quorum's active controller; started again later."""
+    node = cluster.active_controller()
+    node.kill()
+    time.sleep(OUTAGE_SECONDS)
+    cluster.restart(node)
+
+
+def hang_output_leader(cluster: ApacheKafkaCluster, harness: Harness) -> None:
+    """SIGSTOP of the leader of an output partition (alive, answering nothing); SIGCONT later."""
+    node = cluster.leader_of(harness.topics.threshold_crossings, 0)
+    node.pause()
+    time.sleep(2 * OUTAGE_SECONDS)
+    node.resume()
+
+
+FAULTS: dict[str, Callable[[ApacheKafkaCluster, Harness], None]] = {
+    "rolling_restart": rolling_restart,
+    "kill_input_leader": kill_input_leader,
+    "kill_controller": kill_controller,
+    "hang_output_leader": hang_output_leader,
+}
+
+
+@pytest.mark.parametrize("guarantee", ["at_least_once", "exactly_once"])
+@pytest.mark.parametrize("fault", list(FAULTS))
+def test_workers_ride_through_a_broker_fault_losing_and_repeating_nothing(
+    kafka_cluster: ApacheKafkaCluster,
+    tmp_path: Path,
+    fault: str,
+    guarantee: str,
+    recovery_figures: list[str],
+) -> None:
+    harness = Harness(
+        kafka_cluster.bootstrap_servers,
+        partitions=4,
+        replication=3,
+        processing_guarantee=guarantee,
+    )
+    harness.create_topics()
+    log, lines = log_from_now(tmp_path, 20_000, seed=40 + list(FAULTS).index(fault))
+    chunks = [lines[i * 2_000 : (i + 1) * 2_000] for i in range(10)]
+    try:
+        workers = [harness.start_worker(), harness.start_worker()]
+        harness.produce(chunks[0])
+        produced = threading.Thread(target=_produce_slowly, args=(harness, chunks[1:]))
+
+        started = time.monotonic()
+        produced.start()
+        FAULTS[fault](kafka_cluster, harness)
+        healed = time.monotonic()
+        produced.join(timeout=300)
+        harness.wait_processed(timeout=300)
+        settled = time.monotonic()
+
+        exited = [w for w in workers if not w.alive]
+        assert not exited, f"a worker exited: {errors_of(exited[0])}"
+        assert_outputs_equal_replay(harness, log, exactly_once=guarantee == "exactly_once")
+        recovery_figures.append(
+            f"{fault} ({guarantee}): fault {healed - started:.1f} s, "
+            f"lag 0 {settled - healed:.1f} s after it ended"
+        )
+        for worker in workers:
+            worker.terminate(timeout=60)
+            assert worker.process.returncode == 0, errors_of(worker)
+    finally:
+        harness.stop()
+
+
+def _produce_slowly(harness: Harness, chunks: list[list[bytes]]) -> None:
+    # the log arrives while the fault happens, a chunk each second
+    for chunk in chunks:
+        harness.produce(chunk)
+        time.sleep(1.0)

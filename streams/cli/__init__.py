@@ -130,6 +130,12 @@ def _add_live_commands(commands: argparse._SubParsersAction[argparse.ArgumentPar
     register(commands)
 
 
+def _from_a_kafka_client(exc: BaseException) -> bool:
+    """Whether `exc` is a Kafka client's error (kafka-python, aiokafka, librdkafka)."""
+    module = type(exc).__module__.split(".")[0]
+    return module in {"kafka", "aiokafka", "confluent_kafka", "cimpl"}
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit status."""
     args = _parser().parse_args(argv)
@@ -138,6 +144,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         return run(args)
     except (ConfigError, CommandError) as exc:
         print(f"thresholds: error: {exc}", file=sys.stderr)
+        return 2
+    except Exception as exc:
+        if not _from_a_kafka_client(exc):
+            raise
+        # a broker that stayed unreachable past the client's own retries
+        first = str(exc).splitlines()[0][:300] if str(exc) else ""
+        print(f"thresholds: error: Kafka: {type(exc).__name__}: {first}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130

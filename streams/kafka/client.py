@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 
 from streams import codec
 from streams.config import ConfigError, Settings
+from streams.kafka.bootstrap import answering
 
 _R = TypeVar("_R")
 
@@ -63,8 +64,9 @@ SECURITY_OPTIONS: dict[str, tuple[str, str]] = {
 
 def client_config(settings: Settings) -> dict[str, Any]:
     """kafka-python connection settings from the environment's settings."""
-    config: dict[str, Any] = {"bootstrap_servers": settings.bootstrap_servers.split(",")}
     sec = settings.security
+    servers = answering(settings.bootstrap_servers.split(","), sec)
+    config: dict[str, Any] = {"bootstrap_servers": servers}
     for env_name, (option, _) in SECURITY_OPTIONS.items():
         if env_name in sec:
             config[option] = sec[env_name]
@@ -77,21 +79,44 @@ def _quiet_kafka_logs() -> None:
     logging.getLogger("kafka").setLevel(logging.CRITICAL)
 
 
-def _admin(settings: Settings, timeout: float = 10.0) -> Any:
+ATTEMPT_SECONDS = 3.0
+"""One try of an admin operation: kafka-python bootstraps from one broker picked
+at random and gives it the whole timeout, so a hung broker (it accepts the
+connection, then answers nothing) would take it all; short tries, repeated,
+find a broker that answers."""
+
+
+def _with_admin(settings: Settings, operation: Callable[[Any], _R], timeout: float = 30.0) -> _R:
+    """Run `operation(admin)` on a fresh admin client, trying again within
+    `timeout` seconds while no broker answers; BrokerUnavailable after that."""
     from kafka.admin import KafkaAdminClient
     from kafka.errors import KafkaError
 
     _quiet_kafka_logs()
-    try:
-        return KafkaAdminClient(
-            **client_config(settings),
-            request_timeout_ms=int(timeout * 1000),
-            bootstrap_timeout_ms=int(timeout * 1000),
-        )
-    except (KafkaError, OSError, ValueError) as exc:
-        raise BrokerUnavailable(
-            f"cannot reach Kafka at {settings.bootstrap_servers}: {type(exc).__name__}"
-        ) from None
+    deadline = time.monotonic() + timeout
+    while True:
+        attempt_ms = int(1000 * min(ATTEMPT_SECONDS, max(0.5, deadline - time.monotonic())))
+        try:
+            admin = KafkaAdminClient(
+                **client_config(settings),
+                request_timeout_ms=attempt_ms,
+                bootstrap_timeout_ms=attempt_ms,
+            )
+            try:
+                return operation(admin)
+            finally:
+                admin.close()
+        except (KafkaError, OSError, ValueError) as exc:
+            if time.monotonic() >= deadline or not _retriable(exc):
+                raise BrokerUnavailable(
+                    f"cannot reach Kafka at {settings.bootstrap_servers}: {type(exc).__name__}"
+                ) from None
+
+
+def _retriable(exc: BaseException) -> bool:
+    from kafka.errors import KafkaError
+
+    return not isinstance(exc, KafkaError) or bool(getattr(exc, "retriable", True))
 
 
 def changelog_topics(settings: Settings) -> list[str]:
@@ -104,11 +129,7 @@ def changelog_topics(settings: Settings) -> list[str]:
 
 def missing_topics(settings: Settings) -> list[str]:
     """The product's topics that do not exist on the broker."""
-    admin = _admin(settings)
-    try:
-        existing = set(admin.list_topics())
-    finally:
-        admin.close()
+    existing = set(_with_admin(settings, lambda admin: admin.list_topics()))
     return [t for t in settings.topics.all() if t not in existing]
 
 
@@ -117,8 +138,7 @@ def ensure_topics(settings: Settings) -> list[str]:
     from kafka.admin import NewTopic
     from kafka.errors import TopicAlreadyExistsError
 
-    admin = _admin(settings)
-    try:
+    def create(admin: Any) -> list[str]:
         existing = set(admin.list_topics())
         wanted = [(t, TOPIC_CONFIG) for t in settings.topics.all()]
         wanted += [(t, CHANGELOG_CONFIG) for t in changelog_topics(settings)]
@@ -134,11 +154,12 @@ def ensure_topics(settings: Settings) -> list[str]:
             if t not in existing
         ]
         if new:
-            with contextlib.suppress(TopicAlreadyExistsError):  # another worker was first
+            # another worker was first, or an earlier try created them
+            with contextlib.suppress(TopicAlreadyExistsError):
                 admin.create_topics(new)
         return [t.name for t in new]
-    finally:
-        admin.close()
+
+    return _with_admin(settings, create)
 
 
 def _producer(settings: Settings) -> Any:
@@ -340,15 +361,23 @@ def _caught_up(consumer: Any, tps: list[Any]) -> bool:
     return True
 
 
-def _partitions(consumer: Any, topics: Iterable[str]) -> list[Any]:
-    """Every partition of `topics` that exists, in topic then partition order."""
+def _partitions(consumer: Any, topics: Iterable[str], timeout: float = 30.0) -> list[Any]:
+    """Every partition of `topics`, in topic then partition order. A topic the
+    client has no metadata for yet (a broker that does not answer) is asked
+    again within `timeout`; BrokerUnavailable names a topic still unknown."""
     from kafka import TopicPartition
 
-    return [
-        TopicPartition(topic, p)
-        for topic in topics
-        for p in sorted(consumer.partitions_for_topic(topic) or ())
-    ]
+    deadline = time.monotonic() + timeout
+    found = []
+    for topic in topics:
+        partitions = consumer.partitions_for_topic(topic)
+        while not partitions:
+            if time.monotonic() > deadline:
+                raise BrokerUnavailable(f"no partitions of {topic} known: does it exist?")
+            time.sleep(0.2)
+            partitions = consumer.partitions_for_topic(topic)
+        found += [TopicPartition(topic, p) for p in sorted(partitions)]
+    return found
 
 
 def open_consumer(

@@ -225,9 +225,15 @@ class ApacheKafkaCluster:
         return ",".join(n.address for n in self.nodes if n.running)
 
     def wait(self) -> int:
-        """Block until the first node exits; its status."""
-        first = self.nodes[0].process
-        return first.wait() if first is not None else 0
+        """Block until every node has exited (a node killed or restarted by
+        hand leaves the cluster running); the last status."""
+        status = 0
+        while any(n.running for n in self.nodes):
+            time.sleep(1.0)
+        for node in self.nodes:
+            if node.process is not None:
+                status = node.process.wait()
+        return status
 
     def stop(self) -> None:
         """Stop every node."""

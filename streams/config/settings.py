@@ -114,6 +114,8 @@ class Settings:
     commit_every: int = 10_000
     data_dir: str = ".thresholds-data"
     recovery_timeout: float = 300.0
+    # no broker answering for this long ends the worker (exit 70, one ERROR line)
+    broker_timeout: float = 120.0
     stop_timeout: float = 20.0
     fetch_max_wait_ms: int = 20
     security: Mapping[str, str] = field(default_factory=dict)
@@ -193,6 +195,7 @@ class Settings:
             commit_every=_int_env(env, "THRESHOLDS_COMMIT_EVERY", 10_000),
             data_dir=env.get("THRESHOLDS_DATA_DIR", ".thresholds-data"),
             recovery_timeout=float(_int_env(env, "THRESHOLDS_RECOVERY_TIMEOUT", 300)),
+            broker_timeout=float(_int_env(env, "THRESHOLDS_BROKER_TIMEOUT", 120)),
             stop_timeout=float(_int_env(env, "THRESHOLDS_STOP_TIMEOUT", 20)),
             fetch_max_wait_ms=_int_env(env, "THRESHOLDS_FETCH_MAX_WAIT_MS", 20),
             security=security,

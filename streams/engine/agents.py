@@ -23,6 +23,7 @@ from faust.stores import memory as memory_store
 from streams.config import Settings
 from streams.core.rules import Rules
 from streams.engine import batches, transport
+from streams.engine.brokers import BrokerWatch, watch_brokers
 from streams.engine.guard import InputGuard
 from streams.engine.metrics import WorkerMetrics
 from streams.engine.pipeline import InFlight
@@ -256,7 +257,13 @@ def register(app: faust.App, settings: Settings, rules: Rules) -> None:
         return None if value is None else int(value)
 
     policy = PolicyProcessor(rules, topics, _getter(policy_state), scan, last_tick)
-    readiness = Readiness(app, agents=["crossings", "policy"])
+    brokers = BrokerWatch(settings.broker_timeout)
+    readiness = Readiness(app, agents=["crossings", "policy"], brokers=brokers)
+
+    @app.task
+    async def watch_the_brokers() -> None:
+        await watch_brokers(app, brokers)
+
     metrics = WorkerMetrics(
         app,
         settings,

@@ -9,7 +9,14 @@ import sys
 import time
 from typing import Any
 
-__all__ = ["RECORD_FIELDS", "JsonFormatter", "logging_config"]
+__all__ = [
+    "RECONNECT_INTERVAL",
+    "RECORD_FIELDS",
+    "ClientNoise",
+    "JsonFormatter",
+    "logging_config",
+    "quiet_client_reconnects",
+]
 
 RECORD_FIELDS = ("topic", "partition", "offset", "reason", "record")
 """Extra fields a log call may carry about a record (`extra={...}`)."""
@@ -57,3 +64,45 @@ def logging_config(log_format: str = "auto", level: str = "INFO") -> dict[str, A
         },
         "root": {"level": level, "handlers": ["json"]},
     }
+
+
+RECONNECT_INTERVAL = 60.0
+"""The same client complaint about the same broker is logged once per this many seconds."""
+
+
+class ClientNoise(logging.Filter):
+    """aiokafka's complaints (a broker refusing connections, a coordinator
+    moving, a heartbeat failing) at WARNING, each once per broker per
+    RECONNECT_INTERVAL. aiokafka logs every reconnect attempt at ERROR:
+    hundreds of lines a minute while one broker of three restarts, which
+    the worker rides through. What needs a person is the worker's own ERROR
+    line (it stops when no broker has answered for THRESHOLDS_BROKER_TIMEOUT)."""
+
+    def __init__(self, clock: Any = time.monotonic) -> None:
+        super().__init__()
+        self._clock = clock
+        self._last: dict[tuple[str, object, str], float] = {}
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        """Keep a complaint at WARNING the first time in an interval; drop repeats."""
+        if record.levelno < logging.WARNING:
+            return True
+        record.levelno, record.levelname = logging.WARNING, "WARNING"
+        args = record.args if isinstance(record.args, tuple) else ()
+        key = (record.name, record.msg, str(args[0]) if args else "")
+        now = self._clock()
+        last = self._last.get(key)
+        if last is not None and now - last < RECONNECT_INTERVAL:
+            return False
+        self._last[key] = now
+        return True
+
+
+def quiet_client_reconnects() -> ClientNoise:
+    """Put a `ClientNoise` on every aiokafka logger there is (call once the
+    app is built: aiokafka makes its loggers as its modules are imported)."""
+    noise = ClientNoise()
+    for name in list(logging.root.manager.loggerDict):
+        if name == "aiokafka" or name.startswith("aiokafka."):
+            logging.getLogger(name).addFilter(noise)
+    return noise

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hmac
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -25,6 +26,7 @@ from streams.codec import decode_account_state, decode_policy_state
 from streams.codec.outputs import account_view, encode_account_lookup, encode_policy_lookup
 from streams.config import Settings
 from streams.core.identity import is_account_id, is_platform, record_key
+from streams.engine.brokers import BrokerWatch
 from streams.engine.metrics import CONTENT_TYPE, WorkerMetrics
 
 __all__ = ["Readiness", "readiness", "register_pages"]
@@ -42,6 +44,7 @@ class Readiness:
     app: Any
     joined: bool = False  # the group assigned this worker its partitions at least once
     agents: list[str] = field(default_factory=list)
+    brokers: BrokerWatch | None = None
 
     def dead_agents(self) -> list[str]:
         """Agents whose task has ended (every agent runs for the worker's life)."""
@@ -61,6 +64,7 @@ class Readiness:
         return readiness(
             dead=self.dead_agents(),
             stopping=bool(app.should_stop),
+            unreachable=self.brokers.unready(time.monotonic()) if self.brokers else None,
             joined=self.joined,
             rebalancing=bool(app.rebalancing),
             recovering=recovering,
@@ -73,6 +77,7 @@ def readiness(
     dead: list[str],
     stopping: bool,
     joined: bool,
+    unreachable: str | None = None,
     rebalancing: bool,
     recovering: bool,
     remaining: int,
@@ -83,6 +88,8 @@ def readiness(
         return "stopping", f"agent {', '.join(dead)} has stopped"
     if stopping:
         return "stopping", "the worker is shutting down"
+    if unreachable:  # the group cannot hold while no broker answers
+        return "rebalancing", unreachable
     if not joined:
         return "starting", "joining the consumer group"
     if recovering:  # the part of a rebalance that can take long: say how long

@@ -10,7 +10,7 @@ import faust
 from streams.config import Settings
 from streams.core.rules import Rules
 from streams.engine.app import create_app
-from streams.engine.logs import logging_config
+from streams.engine.logs import logging_config, quiet_client_reconnects
 from streams.engine.watchdog import start_recovery_watchdog
 
 __all__ = ["GC_THRESHOLDS", "run_worker"]
@@ -32,6 +32,7 @@ def run_worker(settings: Settings, rules: Rules, *, fast_start: bool, quiet: boo
     """Build the app and run its worker until it stops."""
     gc.set_threshold(*GC_THRESHOLDS)
     app = create_app(settings, rules, fast_start=fast_start)
+    quiet_client_reconnects()
 
     def recovery() -> tuple[bool, int]:
         r: Any = app.tables.recovery  # type: ignore[attr-defined]  # Faust's TableManager

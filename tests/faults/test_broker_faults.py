@@ -15,8 +15,11 @@ from pathlib import Path
 import pytest
 
 from streams.kafka.apache.cluster import ApacheKafkaCluster
+from streams.kafka.embedded import embedded_broker
 from streams.testing.harness import Harness, thresholds
+from streams.testing.operations import get
 from tests.faults.expectations import assert_outputs_equal_replay, errors_of, log_from_now
+from tests.polling import poll
 
 OUTAGE_SECONDS = 15.0
 """How long a killed broker stays down, and a hung one stopped."""
@@ -146,3 +149,40 @@ def test_every_command_works_while_one_broker_is_down_or_hung(
     # no worker ran: verify reports every crossing missing, and says so in one run
     assert results["verify"].returncode == 1, results["verify"].stderr[-500:]
     assert "Traceback" not in "".join(r.stderr for r in results.values())
+
+
+def test_with_every_broker_gone_a_worker_says_so_then_stops_with_one_error_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("THRESHOLDS_BROKER_TIMEOUT", "20")
+    _, lines = log_from_now(tmp_path, 500, seed=51)
+    with embedded_broker() as broker:
+        harness = Harness(broker.bootstrap_servers)
+        harness.create_topics()
+        worker = harness.start_worker()
+        harness.produce(lines)
+        harness.wait_processed()
+    gone = time.monotonic()
+    try:
+        said = poll(lambda: _unreachable_detail(worker.url), timeout=40, what="/ready")
+        worker.process.wait(timeout=60)
+        stopped = time.monotonic() - gone
+
+        assert "no Kafka broker has answered" in said
+        assert worker.process.returncode not in (0, None)
+        assert stopped <= 20 + 15
+        errors = [
+            line
+            for line in worker.log.read_text(errors="replace").splitlines()
+            if '"ERROR"' in line
+        ]
+        assert len(errors) == 1, errors[:5]
+        assert "THRESHOLDS_BROKER_TIMEOUT" in errors[0]
+    finally:
+        harness.stop()
+
+
+def _unreachable_detail(url: str) -> str | None:
+    status, body = get(f"{url}/ready", timeout=5)
+    detail = str(body.get("detail", "")) if isinstance(body, dict) else ""
+    return detail if status == 503 and "broker" in detail else None

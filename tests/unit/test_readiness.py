@@ -49,3 +49,9 @@ def test_a_worker_shutting_down_is_stopping_whatever_else_holds() -> None:
 
 def test_a_worker_with_a_dead_agent_is_not_ready_and_names_it() -> None:
     assert state(dead=["crossings"]) == ("stopping", "agent crossings has stopped")
+
+
+def test_a_worker_no_broker_answers_is_not_ready_and_says_since_when() -> None:
+    detail = "no Kafka broker has answered for 12s; stopping at 120s"
+
+    assert state(unreachable=detail) == ("rebalancing", detail)

@@ -37,10 +37,14 @@ def _cpu_seconds(pid: int) -> float:
     return ticks / os.sysconf("SC_CLK_TCK")
 
 
-def one_round(bootstrap: str, guarantee: str, lines: list[bytes]) -> tuple[float, float]:
+def one_round(
+    bootstrap: str, guarantee: str, lines: list[bytes], replication: int = 1
+) -> tuple[float, float]:
     """(events/s, worker CPU seconds per 1,000 events) of one worker on `lines`;
     raises when its crossings differ from replay's or repeat under exactly_once."""
-    harness = Harness(bootstrap, partitions=4, processing_guarantee=guarantee)
+    harness = Harness(
+        bootstrap, partitions=4, replication=replication, processing_guarantee=guarantee
+    )
     harness.create_topics()
     try:
         worker = harness.start_worker(wait=False)

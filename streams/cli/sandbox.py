@@ -125,14 +125,20 @@ class Harness:
         """Create every topic with explicit settings."""
         kafka_io.ensure_topics(self.settings)
 
-    def start_worker(self, *, wait: bool = True, timeout: float = 90.0) -> Worker:
-        """Start a worker; by default wait until it logs `Worker ready`."""
+    def start_worker(
+        self, *, wait: bool = True, timeout: float = 90.0, bootstrap_servers: str | None = None
+    ) -> Worker:
+        """Start a worker; by default wait until it logs `Worker ready`.
+        `bootstrap_servers` points this worker (not the harness's own
+        clients) at other addresses of the same brokers, e.g. through proxies."""
         from streams.cli.live import spawn_worker, wait_ready
 
         log = self.workdir / f"worker-{len(self.workers)}.log"
         port = free_port()
         url = f"http://127.0.0.1:{port}"
         env = {**self.env, "THRESHOLDS_WEB_PORT": str(port), "THRESHOLDS_WEB_URL": url}
+        if bootstrap_servers:
+            env["KAFKA_BOOTSTRAP_SERVERS"] = bootstrap_servers
         worker = Worker(spawn_worker(env, log=log), log, url)
         self.workers.append(worker)
         if wait:

@@ -308,6 +308,13 @@ def register(app: faust.App, settings: Settings, rules: Rules) -> None:
         elif not isinstance(exc, Stale):
             fail_fast("the crossings writer", exc)
 
+    async def _crossings_batch(events: list[Any], epoch: int, sender: Sender) -> None:
+        await guard.check(events)
+        out, writes = crossing.process(_consumed(events))
+        if crossing.counters.refused:
+            log_refused(crossing.counters)
+        await flight.submit(events, await sender.send_all(out), writes, epoch)
+
     @app.agent(changes, name="crossings")
     async def crossings(stream: Any) -> None:
         try:
@@ -324,17 +331,27 @@ def register(app: faust.App, settings: Settings, rules: Rules) -> None:
                         continue
                     try:
                         sender.epoch = epoch
-                        await guard.check(events)
-                        out, writes = crossing.process(_consumed(events))
-                        if crossing.counters.refused:
-                            log_refused(crossing.counters)
-                        await flight.submit(events, await sender.send_all(out), writes, epoch)
+                        await gate.guard(epoch, _crossings_batch(events, epoch, sender))
                     except Exception as exc:
                         gate.leave(epoch)
                         if not await _moved(app, gate, epoch, exc):
                             raise
         except Exception as exc:  # every input is decoded totally: this is not one
             fail_fast("agent crossings", exc)
+
+    async def _policy_batch(
+        events: list[Any], epoch: int, sender: Sender, markers: bool, ack: Any
+    ) -> None:
+        await guard.check(events)
+        out, writes, ticks = policy.process(_consumed(events), wall_clock_us())
+        if policy.counters.refused:
+            log_refused(policy.counters)
+        await _send_all(sender, out)
+        clock = {str(p).encode(): (p, str(t).encode()) for p, t in ticks.items()}
+        await _write(app, sender, policy_clock, clock, events, markers)
+        await _write(app, sender, policy_state, writes, events, markers)
+        gate.check(epoch)
+        await ack(events)
 
     @app.agent(policy_inputs, name="policy")
     async def verification_policy(stream: Any) -> None:
@@ -348,16 +365,7 @@ def register(app: faust.App, settings: Settings, rules: Rules) -> None:
                     continue
                 try:
                     sender.epoch = epoch
-                    await guard.check(events)
-                    out, writes, ticks = policy.process(_consumed(events), wall_clock_us())
-                    if policy.counters.refused:
-                        log_refused(policy.counters)
-                    await _send_all(sender, out)
-                    clock = {str(p).encode(): (p, str(t).encode()) for p, t in ticks.items()}
-                    await _write(app, sender, policy_clock, clock, events, markers)
-                    await _write(app, sender, policy_state, writes, events, markers)
-                    gate.check(epoch)
-                    await ack(events)
+                    await gate.guard(epoch, _policy_batch(events, epoch, sender, markers, ack))
                 except Exception as exc:
                     if not await _moved(app, gate, epoch, exc):
                         raise

@@ -37,9 +37,10 @@ At-least-once uses none of this (`Gate.enabled` is false).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, TypeVar
 
 import faust
 from aiokafka.errors import KafkaError, ProducerFenced
@@ -57,6 +58,8 @@ __all__ = [
 ]
 
 log = logging.getLogger("streams.engine.transactions")
+
+_T = TypeVar("_T")
 
 GATE_ATTRIBUTE = "thresholds_gate"
 """The attribute of the Faust app that holds its `Gate` (set by `create_app`)."""
@@ -79,6 +82,7 @@ class Gate:
         self._closers = 0
         self._rebalancing = False
         self._waiters: list[asyncio.Future[None]] = []
+        self._movers: list[asyncio.Future[None]] = []
         self._idle = asyncio.Event()
         self._idle.set()
         self._on_dirty: list[Callable[[], object]] = []
@@ -109,6 +113,38 @@ class Gate:
         if self._busy <= 0:
             self._busy = 0
             self._idle.set()
+
+    async def guard(self, epoch: int, work: Awaitable[_T]) -> _T:
+        """Await a batch's `work`; if a revocation moves the epoch on first,
+        cancel it and raise `Stale`. A send or an acknowledgement of a producer
+        that a dirty revocation closed may never complete: the batch must not
+        wait for it."""
+        if not self.enabled:
+            return await work
+        if epoch != self.epoch:
+            if asyncio.iscoroutine(work):
+                work.close()
+            raise Stale(f"batch of epoch {epoch}, now {self.epoch}")
+        task = asyncio.ensure_future(work)
+        mover: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._movers.append(mover)
+        try:
+            await asyncio.wait((task, mover), return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            if mover in self._movers:
+                self._movers.remove(mover)
+        if task.done():
+            return task.result()
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await task
+        raise Stale(f"batch of epoch {epoch} dropped: now {self.epoch}")
+
+    def _moved(self) -> None:
+        movers, self._movers = self._movers, []
+        for mover in movers:
+            if not mover.done():
+                mover.set_result(None)
 
     def check(self, epoch: int) -> None:
         """Raise `Stale` when a revocation happened since `epoch`."""
@@ -142,6 +178,7 @@ class Gate:
         self.epoch += 1
         self._rebalancing = True
         self._update()  # waiting batches see the new epoch and are dropped
+        self._moved()
 
     def end_rebalance(self) -> None:
         """Assigned, with fresh transactions: batches may start again."""
@@ -152,6 +189,7 @@ class Gate:
         """Drop everything in flight (each dropper leaves the gate for its batches)."""
         self.epoch += 1
         self._update()
+        self._moved()  # batches inside stop waiting for what may never come
         for callback in self._on_dirty:
             callback()
         self._busy = 0
@@ -272,7 +310,10 @@ async def close_producers(producer: Any, *, abort: bool) -> None:
                 "Transaction %s not aborted (%r): its next owner aborts it", transactional_id, exc
             )
         finally:
-            await transaction_producer.stop()
+            try:  # a producer whose broker hangs may not stop: let it go
+                await asyncio.wait_for(transaction_producer.stop(), 10.0)
+            except (TimeoutError, KafkaError) as exc:
+                log.info("%s not stopped cleanly (%r)", transactional_id, exc)
 
 
 class TransactionManager(FaustTransactionManager):

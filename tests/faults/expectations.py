@@ -4,6 +4,8 @@ under exactly_once), and workers that say why they stopped."""
 
 from __future__ import annotations
 
+import os
+import signal
 import time
 from pathlib import Path
 
@@ -47,3 +49,16 @@ def errors_of(worker: Worker) -> str:
     """The ERROR lines of a worker's log, for a failure message."""
     lines = worker.log.read_text(errors="replace").splitlines() if worker.log.exists() else []
     return " | ".join(line for line in lines if "ERROR" in line or "Error" in line)[-2000:]
+
+
+def wait_processed(harness: Harness, timeout: float) -> None:
+    """`harness.wait_processed`; on a timeout, each worker first logs where
+    every one of its tasks waits (SIGUSR2), for the failure's report."""
+    try:
+        harness.wait_processed(timeout=timeout)
+    except TimeoutError:
+        for worker in harness.workers:
+            if worker.alive:
+                os.kill(worker.worker_pid, signal.SIGUSR2)
+        time.sleep(2)
+        raise

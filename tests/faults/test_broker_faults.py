@@ -18,7 +18,13 @@ from streams.kafka.apache.cluster import ApacheKafkaCluster
 from streams.kafka.embedded import embedded_broker
 from streams.testing.harness import Harness, thresholds
 from streams.testing.operations import get
-from tests.faults.expectations import assert_outputs_equal_replay, errors_of, log_from_now
+from tests.faults.expectations import (
+    assert_outputs_equal_replay,
+    errors_of,
+    log_from_now,
+    wait_processed,
+)
+from tests.faults.relay import relays
 from tests.polling import poll
 
 OUTAGE_SECONDS = 15.0
@@ -93,7 +99,7 @@ def test_workers_ride_through_a_broker_fault_losing_and_repeating_nothing(
         FAULTS[fault](kafka_cluster, harness)
         healed = time.monotonic()
         produced.join(timeout=300)
-        harness.wait_processed(timeout=300)
+        wait_processed(harness, 300)
         settled = time.monotonic()
 
         exited = [w for w in workers if not w.alive]
@@ -186,3 +192,50 @@ def _unreachable_detail(url: str) -> str | None:
     status, body = get(f"{url}/ready", timeout=5)
     detail = str(body.get("detail", "")) if isinstance(body, dict) else ""
     return detail if status == 503 and "broker" in detail else None
+
+
+@pytest.mark.parametrize("guarantee", ["at_least_once", "exactly_once"])
+def test_workers_cut_from_one_broker_for_30_seconds_lose_and_repeat_nothing(
+    kafka_cluster: ApacheKafkaCluster,
+    tmp_path: Path,
+    guarantee: str,
+    recovery_figures: list[str],
+) -> None:
+    harness = Harness(
+        kafka_cluster.bootstrap_servers,
+        partitions=4,
+        replication=3,
+        processing_guarantee=guarantee,
+    )
+    harness.create_topics()
+    log, lines = log_from_now(tmp_path, 20_000, seed=52)
+    chunks = [lines[i * 2_000 : (i + 1) * 2_000] for i in range(10)]
+    pairs = [(n.relay_port, n.proxied_port) for n in kafka_cluster.nodes]
+    with relays(pairs) as relayed:
+        try:
+            via = kafka_cluster.relayed_servers
+            workers = [harness.start_worker(bootstrap_servers=via) for _ in range(2)]
+            harness.produce(chunks[0])
+            produced = threading.Thread(target=_produce_slowly, args=(harness, chunks[1:]))
+            produced.start()
+            cut = relayed[0]  # the workers lose node 1; the producer does not
+
+            cut.partition()
+            time.sleep(2 * OUTAGE_SECONDS)
+            cut.heal()
+            healed = time.monotonic()
+            produced.join(timeout=300)
+            wait_processed(harness, 300)
+
+            exited = [w for w in workers if not w.alive]
+            assert not exited, f"a worker exited: {errors_of(exited[0])}"
+            assert_outputs_equal_replay(harness, log, exactly_once=guarantee == "exactly_once")
+            recovery_figures.append(
+                f"cut from one broker 30 s ({guarantee}): lag 0 "
+                f"{time.monotonic() - healed:.1f} s after the heal"
+            )
+            for worker in workers:
+                worker.terminate(timeout=60)
+                assert worker.process.returncode == 0, errors_of(worker)
+        finally:
+            harness.stop()

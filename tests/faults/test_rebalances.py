@@ -20,7 +20,12 @@ from streams.core.timestamps import format_utc
 from streams.kafka.client import client_config
 from streams.testing.harness import Broker, Harness, Worker
 from streams.testing.logs import follower_change
-from tests.faults.expectations import assert_outputs_equal_replay, errors_of, log_from_now
+from tests.faults.expectations import (
+    assert_outputs_equal_replay,
+    errors_of,
+    log_from_now,
+    wait_processed,
+)
 
 ACTIONS = ("scale_out", "sigterm", "sigkill")
 
@@ -79,7 +84,7 @@ def test_partitions_moving_between_live_workers_lose_invent_and_repeat_nothing(
                 victim.kill()
             stopped.append((victim, victim.process.returncode if action == "sigterm" else None))
         harness.produce(chunks[-1])
-        harness.wait_processed(timeout=300)
+        wait_processed(harness, 300)
 
         mid = sum(1 for behind in behind_at_action if behind > 0)
         assert mid >= len(actions) - 1, f"input left uncommitted at each action: {behind_at_action}"

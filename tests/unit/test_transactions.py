@@ -142,3 +142,33 @@ def test_at_least_once_the_gate_never_waits() -> None:
         gate.check(gate.epoch - 1)
 
     run(scenario())
+
+
+def test_a_batch_waiting_for_what_a_revocation_dropped_is_let_go() -> None:
+    async def scenario() -> None:
+        gate = Gate(enabled=True)
+        epoch = gate.epoch
+        assert await gate.enter(epoch)
+        never = asyncio.get_running_loop().create_future()  # an ack that never comes
+        waiting = asyncio.ensure_future(gate.guard(epoch, never))
+        await settle()
+
+        gate.dirty()
+
+        with pytest.raises(Stale):
+            await waiting
+        assert never.cancelled()
+
+    run(scenario())
+
+
+def test_a_guarded_batch_that_finishes_gives_its_result() -> None:
+    async def scenario() -> None:
+        gate = Gate(enabled=True)
+
+        async def work() -> int:
+            return 7
+
+        assert await gate.guard(gate.epoch, work()) == 7
+
+    run(scenario())

@@ -54,6 +54,10 @@ class Node:
     controller_port: int
     workdir: Path
     lib: Path
+    # a second client listener, advertised at `relay_port`: a test's relay
+    # (e.g. a proxy that can cut the connection) forwards relay_port -> proxied_port
+    proxied_port: int = 0
+    relay_port: int = 0
     process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -124,6 +128,12 @@ class ApacheKafkaCluster:
     def bootstrap_servers(self) -> str:
         """Every node's address, comma-separated."""
         return ",".join(n.address for n in self.nodes)
+
+    @property
+    def relayed_servers(self) -> str:
+        """Every node's relayed address (its second listener as advertised),
+        comma-separated: for clients that must go through a test's relays."""
+        return ",".join(f"localhost:{n.relay_port}" for n in self.nodes)
 
     @property
     def logs(self) -> list[Path]:
@@ -248,8 +258,16 @@ def _properties(node: Node, voters: str) -> str:
         **REPLICATED,
         "node.id": str(node.node_id),
         "controller.quorum.voters": voters,
-        "listeners": f"PLAINTEXT://localhost:{node.port},CONTROLLER://localhost:{node.controller_port}",
-        "advertised.listeners": f"PLAINTEXT://localhost:{node.port}",
+        "listeners": (
+            f"PLAINTEXT://localhost:{node.port},CONTROLLER://localhost:{node.controller_port},"
+            f"PROXIED://localhost:{node.proxied_port}"
+        ),
+        "advertised.listeners": (
+            f"PLAINTEXT://localhost:{node.port},PROXIED://localhost:{node.relay_port}"
+        ),
+        "listener.security.protocol.map": (
+            "CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT,PROXIED:PLAINTEXT"
+        ),
         "log.dirs": str(node.workdir / "data"),
     }
     lines = [
@@ -267,7 +285,8 @@ def start_apache_kafka_cluster(
     lib = resolve_jars()
     workdir = workdir or Path(tempfile.mkdtemp(prefix="apache-kafka-cluster-"))
     members = [
-        Node(i, free_port(), free_port(), workdir / f"node-{i}", lib) for i in range(1, nodes + 1)
+        Node(i, free_port(), free_port(), workdir / f"node-{i}", lib, free_port(), free_port())
+        for i in range(1, nodes + 1)
     ]
     voters = ",".join(f"{n.node_id}@localhost:{n.controller_port}" for n in members)
     cluster_id = "-"

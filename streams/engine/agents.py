@@ -301,11 +301,11 @@ def register(app: faust.App, settings: Settings, rules: Rules) -> None:
     rejoining: set[asyncio.Future[None]] = set()
 
     def writer_failed(exc: BaseException) -> None:
-        if isinstance(exc, MIGRATED):  # a partition moved: drop, rejoin, carry on
+        if isinstance(exc, (*MIGRATED, Stale)):  # a partition moved: drop, rejoin, carry on
             task = asyncio.ensure_future(migrated(app.consumer, exc))
             rejoining.add(task)
             task.add_done_callback(rejoining.discard)
-        elif not isinstance(exc, Stale):
+        else:
             fail_fast("the crossings writer", exc)
 
     async def _crossings_batch(events: list[Any], epoch: int, sender: Sender) -> None:

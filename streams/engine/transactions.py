@@ -157,12 +157,15 @@ class Gate:
             if not waiter.done():
                 waiter.set_result(None)
 
-    async def closed(self, action: Callable[[], Awaitable[Any]]) -> Any:
-        """Run `action` with no batch inside: new ones wait, those inside finish."""
+    async def closed(
+        self, action: Callable[[], Awaitable[Any]], within: float | None = None
+    ) -> Any:
+        """Run `action` with no batch inside: new ones wait, those inside finish
+        (TimeoutError if they have not within `within` seconds)."""
         self._closers += 1
         self._update()
         try:
-            await self._idle.wait()
+            await asyncio.wait_for(self._idle.wait(), within)
             return await action()
         finally:
             self._closers -= 1
@@ -368,7 +371,7 @@ async def migrated(consumer: Any, exc: BaseException) -> None:
     gate = gate_of(app)
     if gate.rebalancing:
         return  # a rebalance is under way: it closes and reopens everything
-    log.warning("A partition moved to another worker (%r): rejoining the group", exc)
+    log.warning("Work in flight dropped; rejoining the group (%r)", exc)
     gate.start_rebalance()
     gate.dirty()
     forget_state(app)

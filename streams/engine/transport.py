@@ -105,9 +105,17 @@ class Consumer(faust_aiokafka.Consumer):
         gate = transactions.gate_of(self.app)
         if not gate.enabled:
             return await super().commit(topics, start_new_transaction)
-        result: bool = await gate.closed(
-            lambda: super(Consumer, self).commit(topics, start_new_transaction)
-        )
+        # batches that cannot finish (a broker that does not answer, an
+        # acknowledgement that will never come) are dropped as at a dirty
+        # revocation, and the worker rejoins: a commit never waits forever
+        within = max(30.0, self.app.conf.broker_rebalance_timeout)
+        try:
+            result: bool = await gate.closed(
+                lambda: super(Consumer, self).commit(topics, start_new_transaction), within
+            )
+        except TimeoutError as exc:
+            await transactions.migrated(self, exc)
+            return False
         return result
 
     async def commit_unguarded(self, start_new_transaction: bool = True) -> bool:

@@ -39,6 +39,8 @@ class Relay:
         """Close everything and end the thread."""
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join(10)
+        if not self._thread.is_alive():
+            self._loop.close()
 
     def partition(self) -> None:
         """Forward nothing from now on (connections stay open, silent)."""
@@ -62,6 +64,8 @@ class Relay:
         self._loop.run_forever()
         self._server.close()
         self._close_all()
+        # let the closed transports finish before the loop is closed
+        self._loop.run_until_complete(asyncio.sleep(0.1))
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self._writers.add(writer)

@@ -1,9 +1,10 @@
 """The cluster's failures, not only our own (SPEC.md, "Guarantees under
 faults"): two workers on four partitions of a three-node Apache Kafka (RF 3,
 min ISR 2) ride through a rolling restart, a killed partition leader, a
-killed controller and a hung broker while the log is produced, in both
-guarantees. Afterwards every output topic holds exactly replay's ids
-(read_committed: each once under exactly_once) and no worker has exited."""
+killed controller, a hung broker and their connections to one broker cut,
+while the log is produced, in both guarantees. Afterwards every output topic
+holds exactly replay's ids (read_committed: each once under exactly_once)
+and no worker has exited."""
 
 from __future__ import annotations
 

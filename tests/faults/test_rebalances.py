@@ -147,7 +147,7 @@ def test_a_producer_fenced_by_a_new_owner_is_a_rebalance_not_a_crash(
         harness.wait_processed(timeout=180)
 
         assert worker.alive, errors_of(worker)
-        assert b"moved to another worker" in worker.log.read_bytes()
+        assert b"rejoining the group" in worker.log.read_bytes()
         assert_outputs_equal_replay(harness, log, exactly_once=True)
     finally:
         harness.stop()

@@ -2,11 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
 import gc
-import logging
-import signal
-from pathlib import Path
 from typing import Any
 
 import faust
@@ -32,28 +28,6 @@ for cycles, which these thresholds still collect.
 """
 
 
-def await_chains() -> list[str]:
-    """Where every task of the running loop waits, coroutine by coroutine down
-    to the innermost await (mode's SIGUSR1 dump stops at the outer frame)."""
-    chains = []
-    for task in asyncio.all_tasks():
-        links: list[str] = []
-        awaited: Any = task.get_coro()
-        while awaited is not None and len(links) < 40:
-            frame = getattr(awaited, "cr_frame", None) or getattr(awaited, "gi_frame", None)
-            if frame is not None:
-                code = frame.f_code
-                links.append(f"{Path(code.co_filename).name}:{frame.f_lineno} {code.co_name}")
-            awaited = getattr(awaited, "cr_await", None) or getattr(awaited, "gi_yieldfrom", None)
-        chains.append(f"{task.get_name()}: " + " > ".join(links) + f" > {awaited!r}"[:200])
-    return chains
-
-
-def _log_await_chains() -> None:
-    for chain in await_chains():
-        logging.getLogger("streams.engine.worker").warning("task %s", chain)
-
-
 def run_worker(settings: Settings, rules: Rules, *, fast_start: bool, quiet: bool) -> None:
     """Build the app and run its worker until it stops."""
     gc.set_threshold(*GC_THRESHOLDS)
@@ -69,6 +43,4 @@ def run_worker(settings: Settings, rules: Rules, *, fast_start: bool, quiet: boo
     worker = faust.Worker(
         app, loglevel="INFO", quiet=quiet, logging_config=logging_config(settings.log_format)
     )
-    # kill -USR2: where each task waits, for a worker that looks stuck
-    worker.loop.add_signal_handler(signal.SIGUSR2, _log_await_chains)
     worker.execute_from_commandline()

@@ -52,13 +52,13 @@ def errors_of(worker: Worker) -> str:
 
 
 def wait_processed(harness: Harness, timeout: float) -> None:
-    """`harness.wait_processed`; on a timeout, each worker first logs where
-    every one of its tasks waits (SIGUSR2), for the failure's report."""
+    """`harness.wait_processed`; on a timeout, each worker first logs the
+    stack of every one of its tasks (mode's SIGUSR1), for the failure's report."""
     try:
         harness.wait_processed(timeout=timeout)
     except TimeoutError:
         for worker in harness.workers:
             if worker.alive:
-                os.kill(worker.worker_pid, signal.SIGUSR2)
+                os.kill(worker.worker_pid, signal.SIGUSR1)
         time.sleep(2)
         raise

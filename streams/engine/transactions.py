@@ -39,6 +39,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
@@ -46,6 +47,8 @@ import faust
 from aiokafka.errors import KafkaError, ProducerFenced
 from faust.transport.consumer import TransactionManager as FaustTransactionManager
 from faust.types import TP
+
+from streams.engine.watchdog import RESTART_EXIT_CODE
 
 __all__ = [
     "GATE_ATTRIBUTE",
@@ -63,6 +66,9 @@ _T = TypeVar("_T")
 
 GATE_ATTRIBUTE = "thresholds_gate"
 """The attribute of the Faust app that holds its `Gate` (set by `create_app`)."""
+
+REJOIN_SECONDS = 30.0
+"""How long a worker that dropped its work waits for the group to assign it partitions."""
 
 MIGRATED = (ProducerFenced,)
 """Errors that mean a partition moved to another worker under our feet."""
@@ -377,3 +383,20 @@ async def migrated(consumer: Any, exc: BaseException) -> None:
     forget_state(app)
     await close_producers(consumer.transactions.producer, abort=False)
     consumer.request_rejoin()
+    watch = asyncio.ensure_future(_restart_unless_assigned(gate, gate.epoch))
+    _WATCHES.add(watch)
+    watch.add_done_callback(_WATCHES.discard)
+
+
+_WATCHES: set[asyncio.Future[None]] = set()
+
+
+async def _restart_unless_assigned(gate: Gate, epoch: int) -> None:
+    await asyncio.sleep(REJOIN_SECONDS)
+    if gate.rebalancing and gate.epoch == epoch:
+        # no assignment came: a fresh process reads again from the committed
+        # offsets (`thresholds worker` restarts it), rather than a worker that
+        # waits for a rebalance that never happens
+        log.warning("No assignment %.0f s after a rejoin; restarting the worker", REJOIN_SECONDS)
+        logging.shutdown()
+        os._exit(RESTART_EXIT_CODE)

@@ -357,7 +357,9 @@ class TransactionManager(FaustTransactionManager):
                 self.app.conf.id,
                 start_new_transaction=start_new_transaction,
             )
-        except MIGRATED as exc:
+        except (*MIGRATED, KeyError) as exc:
+            # KeyError: Faust's lock of a transaction this worker has no producer
+            # for (its assignment was not carried out whole): the same remedy
             await migrated(self.consumer, exc)
             return False
         return True

@@ -62,3 +62,16 @@ def wait_processed(harness: Harness, timeout: float) -> None:
                 os.kill(worker.worker_pid, signal.SIGUSR1)
         time.sleep(2)
         raise
+
+
+def assert_none_exited(workers: list[Worker]) -> None:
+    """No worker has exited by itself."""
+    exited = [w for w in workers if not w.alive]
+    assert not exited, f"a worker exited: {errors_of(exited[0])}"
+
+
+def stop_each_cleanly(workers: list[Worker]) -> None:
+    """SIGTERM each worker; each exits 0."""
+    for worker in workers:
+        worker.terminate(timeout=60)
+        assert worker.process.returncode == 0, errors_of(worker)

@@ -20,9 +20,10 @@ from streams.kafka.embedded import embedded_broker
 from streams.testing.harness import Harness, thresholds
 from streams.testing.operations import get
 from tests.faults.expectations import (
+    assert_none_exited,
     assert_outputs_equal_replay,
-    errors_of,
     log_from_now,
+    stop_each_cleanly,
     wait_processed,
 )
 from tests.faults.relay import relays
@@ -103,16 +104,13 @@ def test_workers_ride_through_a_broker_fault_losing_and_repeating_nothing(
         wait_processed(harness, 300)
         settled = time.monotonic()
 
-        exited = [w for w in workers if not w.alive]
-        assert not exited, f"a worker exited: {errors_of(exited[0])}"
+        assert_none_exited(workers)
         assert_outputs_equal_replay(harness, log, exactly_once=guarantee == "exactly_once")
         recovery_figures.append(
             f"{fault} ({guarantee}): fault {healed - started:.1f} s, "
             f"lag 0 {settled - healed:.1f} s after it ended"
         )
-        for worker in workers:
-            worker.terminate(timeout=60)
-            assert worker.process.returncode == 0, errors_of(worker)
+        stop_each_cleanly(workers)
     finally:
         harness.stop()
 
@@ -228,15 +226,12 @@ def test_workers_cut_from_one_broker_for_30_seconds_lose_and_repeat_nothing(
             produced.join(timeout=300)
             wait_processed(harness, 300)
 
-            exited = [w for w in workers if not w.alive]
-            assert not exited, f"a worker exited: {errors_of(exited[0])}"
+            assert_none_exited(workers)
             assert_outputs_equal_replay(harness, log, exactly_once=guarantee == "exactly_once")
             recovery_figures.append(
                 f"cut from one broker 30 s ({guarantee}): lag 0 "
                 f"{time.monotonic() - healed:.1f} s after the heal"
             )
-            for worker in workers:
-                worker.terminate(timeout=60)
-                assert worker.process.returncode == 0, errors_of(worker)
+            stop_each_cleanly(workers)
         finally:
             harness.stop()

@@ -24,6 +24,7 @@ from tests.faults.expectations import (
     assert_outputs_equal_replay,
     errors_of,
     log_from_now,
+    stop_each_cleanly,
     wait_processed,
 )
 
@@ -93,9 +94,7 @@ def test_partitions_moving_between_live_workers_lose_invent_and_repeat_nothing(
         for worker, code in stopped:
             assert code in (None, 0), f"SIGTERM exit {code}: {errors_of(worker)}"
         assert_outputs_equal_replay(harness, log, exactly_once=guarantee == "exactly_once")
-        for worker in running:
-            worker.terminate(timeout=60)
-            assert worker.process.returncode == 0, errors_of(worker)
+        stop_each_cleanly(running)
     finally:
         harness.stop()
 

@@ -88,7 +88,7 @@ class Gate:
         self._closers = 0
         self._rebalancing = False
         self._waiters: list[asyncio.Future[None]] = []
-        self._movers: list[asyncio.Future[None]] = []
+        self._guarded: set[asyncio.Future[Any]] = set()
         self._idle = asyncio.Event()
         self._idle.set()
         self._on_dirty: list[Callable[[], object]] = []
@@ -122,9 +122,12 @@ class Gate:
 
     async def guard(self, epoch: int, work: Awaitable[_T]) -> _T:
         """Await a batch's `work`; if a revocation moves the epoch on first,
-        cancel it and raise `Stale`. A send or an acknowledgement of a producer
-        that a dirty revocation closed may never complete: the batch must not
-        wait for it."""
+        it is cancelled and `Stale` raised. A send or an acknowledgement of a
+        producer that a dirty revocation closed may never complete: the batch
+        must not wait for it. The cancellation happens in the same step as the
+        epoch's move, before the state is discarded: a batch that has just
+        been given its acknowledgements must not write its state into the
+        emptied store (it would survive the re-read of the changelog)."""
         if not self.enabled:
             return await work
         if epoch != self.epoch:
@@ -132,25 +135,24 @@ class Gate:
                 work.close()
             raise Stale(f"batch of epoch {epoch}, now {self.epoch}")
         task = asyncio.ensure_future(work)
-        mover: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._movers.append(mover)
+        self._guarded.add(task)
         try:
-            await asyncio.wait((task, mover), return_when=asyncio.FIRST_COMPLETED)
+            await asyncio.wait((task,))
+        except asyncio.CancelledError:
+            task.cancel()
+            raise
         finally:
-            if mover in self._movers:
-                self._movers.remove(mover)
-        if task.done():
-            return task.result()
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError, Exception):
-            await task
-        raise Stale(f"batch of epoch {epoch} dropped: now {self.epoch}")
+            self._guarded.discard(task)
+        if task.cancelled():
+            raise Stale(f"batch of epoch {epoch} dropped: now {self.epoch}")
+        return task.result()
 
     def _moved(self) -> None:
-        movers, self._movers = self._movers, []
-        for mover in movers:
-            if not mover.done():
-                mover.set_result(None)
+        guarded, self._guarded = self._guarded, set()
+        current = asyncio.current_task()
+        for task in guarded:
+            if task is not current:  # one that found the move itself ends on its own
+                task.cancel()
 
     def check(self, epoch: int) -> None:
         """Raise `Stale` when a revocation happened since `epoch`."""

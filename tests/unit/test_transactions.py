@@ -172,3 +172,27 @@ def test_a_guarded_batch_that_finishes_gives_its_result() -> None:
         assert await gate.guard(gate.epoch, work()) == 7
 
     run(scenario())
+
+
+def test_a_batch_acknowledged_in_the_step_of_a_revocation_writes_no_state() -> None:
+    async def scenario() -> None:
+        gate, store = Gate(enabled=True), {}
+        epoch = gate.epoch
+        acks = asyncio.get_running_loop().create_future()
+
+        async def batch() -> None:
+            await acks
+            store["account"] = "state of an aborted transaction"
+
+        guarded = asyncio.ensure_future(gate.guard(epoch, batch()))
+        await settle()
+
+        acks.set_result(None)  # the batch could run on at the next step...
+        gate.dirty()  # ...but the revocation discards the state in this one
+        store.clear()
+
+        with pytest.raises(Stale):
+            await guarded
+        assert store == {}
+
+    run(scenario())

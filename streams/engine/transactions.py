@@ -37,7 +37,6 @@ At-least-once uses none of this (`Gate.enabled` is false).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import os
 from collections.abc import Awaitable, Callable

@@ -322,7 +322,7 @@ def register(app: faust.App, settings: Settings, rules: Rules) -> None:
             sender = Sender(app, await app.maybe_start_producer(), topics.follower_changes)
             markers = await markers_needed()
             persist = partial(_write, app, sender, account_state, markers=markers)
-            gate.on_dirty(flight.drop)
+            gate.on_drop(flight.drop)
             acker = _acker(stream, metrics)
             async with flight.running(persist, acker, writer_failed, gate.leave):
                 async for events in batches.from_stream(stream, batch):

@@ -90,11 +90,11 @@ class Gate:
         self._guarded: set[asyncio.Future[Any]] = set()
         self._idle = asyncio.Event()
         self._idle.set()
-        self._on_dirty: list[Callable[[], object]] = []
+        self._on_drop: list[Callable[[], object]] = []
 
-    def on_dirty(self, callback: Callable[[], object]) -> None:
-        """Call `callback` when a revocation ends dirty (drop work in flight)."""
-        self._on_dirty.append(callback)
+    def on_drop(self, callback: Callable[[], object]) -> None:
+        """Call `callback` whenever the epoch moves on (drop the work in flight)."""
+        self._on_drop.append(callback)
 
     async def enter(self, epoch: int) -> bool:
         """Start a batch taken at `epoch`; False when it is stale (drop it)."""
@@ -113,7 +113,7 @@ class Gate:
     def leave(self, epoch: int) -> None:
         """End a batch that entered at `epoch`: acked, or dropped."""
         if not self.enabled or epoch != self.epoch:
-            return  # a dirty revocation has already let it go
+            return  # the epoch's move has already let it go
         self._busy -= 1
         if self._busy <= 0:
             self._busy = 0
@@ -121,12 +121,9 @@ class Gate:
 
     async def guard(self, epoch: int, work: Awaitable[_T]) -> _T:
         """Await a batch's `work`; if a revocation moves the epoch on first,
-        it is cancelled and `Stale` raised. A send or an acknowledgement of a
-        producer that a dirty revocation closed may never complete: the batch
-        must not wait for it. The cancellation happens in the same step as the
-        epoch's move, before the state is discarded: a batch that has just
-        been given its acknowledgements must not write its state into the
-        emptied store (it would survive the re-read of the changelog)."""
+        it is cancelled (`_move`) and `Stale` raised. A send or an
+        acknowledgement of a producer that a revocation closed may never
+        complete: the batch must not wait for it."""
         if not self.enabled:
             return await work
         if epoch != self.epoch:
@@ -145,13 +142,6 @@ class Gate:
         if task.cancelled():
             raise Stale(f"batch of epoch {epoch} dropped: now {self.epoch}")
         return task.result()
-
-    def _moved(self) -> None:
-        guarded, self._guarded = self._guarded, set()
-        current = asyncio.current_task()
-        for task in guarded:
-            if task is not current:  # one that found the move itself ends on its own
-                task.cancel()
 
     def check(self, epoch: int) -> None:
         """Raise `Stale` when a revocation happened since `epoch`."""
@@ -178,31 +168,53 @@ class Gate:
             self._closers -= 1
             self._update()
 
+    async def revoke(self, commit: Callable[[], Awaitable[Any]], within: float) -> None:
+        """Run `commit` with no batch inside, then start the rebalance while the
+        gate is still closed: a batch let in between would be acked into the
+        next transaction after its outputs were aborted with this one."""
+
+        async def commit_then_rebalance() -> None:
+            await commit()
+            self.start_rebalance()
+
+        await asyncio.wait_for(self.closed(commit_then_rebalance), within)
+
     @property
     def rebalancing(self) -> bool:
         """Between a revocation and the next assignment's transactions."""
         return self._rebalancing
 
     def start_rebalance(self) -> None:
-        """Revoked: every batch taken so far is stale; none starts until `end_rebalance`."""
-        self.epoch += 1
+        """Revoked (or a producer fenced): drop everything in flight; no batch
+        starts until `end_rebalance`."""
         self._rebalancing = True
-        self._update()  # waiting batches see the new epoch and are dropped
-        self._moved()
+        self._move()
 
     def end_rebalance(self) -> None:
-        """Assigned, with fresh transactions: batches may start again."""
+        """Assigned, with fresh transactions: batches may start again. Those
+        taken during the rebalance are dropped too: Faust seeks every partition
+        back to its committed offset, and a batch taken before the seek would
+        be processed ahead of the records the seek reads again (their state
+        would then take those for redeliveries and skip them)."""
         self._rebalancing = False
-        self._update()
+        self._move()
 
-    def dirty(self) -> None:
-        """Drop everything in flight (each dropper leaves the gate for its batches)."""
+    def _move(self) -> None:
+        """A new epoch: batches of older ones are stale, whatever their state."""
         self.epoch += 1
-        self._update()
-        self._moved()  # batches inside stop waiting for what may never come
-        for callback in self._on_dirty:
+        self._update()  # waiting batches see the new epoch and are dropped
+        # Guarded batches are cancelled in this very step, before the caller
+        # discards the state: a batch given its acknowledgements just now must
+        # not write its state into the emptied store (it would survive the
+        # re-read of the changelog).
+        guarded, self._guarded = self._guarded, set()
+        current = asyncio.current_task()
+        for task in guarded:
+            if task is not current:  # one that found the move itself ends on its own
+                task.cancel()
+        for callback in self._on_drop:
             callback()
-        self._busy = 0
+        self._busy = 0  # `leave` ignores older epochs: count the new one's batches only
         self._idle.set()
 
 
@@ -278,18 +290,16 @@ async def close_for_revocation(consumer: Any, timeout: float) -> None:
     the module's docstring): cleanly within `timeout` seconds, else dirty."""
     app = consumer.app
     gate = gate_of(app)
-    clean = False
+
     try:
-        committed = gate.closed(lambda: consumer.commit_unguarded(start_new_transaction=False))
-        await asyncio.wait_for(committed, timeout)
-        clean = True
+        await gate.revoke(lambda: consumer.commit_unguarded(start_new_transaction=False), timeout)
     except (TimeoutError, KafkaError, Stale) as exc:
         log.warning("Revocation: work in flight dropped, transactions aborted (%r)", exc)
-    gate.start_rebalance()
-    if not clean:
-        gate.dirty()
+        gate.start_rebalance()
         forget_state(app)
-    await close_producers(consumer.transactions.producer, abort=not clean)
+        await close_producers(consumer.transactions.producer, abort=True)
+    else:
+        await close_producers(consumer.transactions.producer, abort=False)
 
 
 def forget_state(app: Any) -> None:
@@ -382,7 +392,6 @@ async def migrated(consumer: Any, exc: BaseException) -> None:
         return  # a rebalance is under way: it closes and reopens everything
     log.warning("Work in flight dropped; rejoining the group (%r)", exc)
     gate.start_rebalance()
-    gate.dirty()
     forget_state(app)
     await close_producers(consumer.transactions.producer, abort=False)
     consumer.request_rejoin()

@@ -157,13 +157,15 @@ class Gate:
     async def closed(
         self, action: Callable[[], Awaitable[Any]], within: float | None = None
     ) -> Any:
-        """Run `action` with no batch inside: new ones wait, those inside finish
-        (TimeoutError if they have not within `within` seconds)."""
+        """Run `action` with no batch inside: new ones wait, those inside finish.
+        TimeoutError if the batches and the action have not finished within
+        `within` seconds (the action is cancelled)."""
         self._closers += 1
         self._update()
         try:
-            await asyncio.wait_for(self._idle.wait(), within)
-            return await action()
+            async with asyncio.timeout(within):
+                await self._idle.wait()
+                return await action()
         finally:
             self._closers -= 1
             self._update()

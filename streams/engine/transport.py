@@ -106,8 +106,11 @@ class Consumer(faust_aiokafka.Consumer):
         if not gate.enabled:
             return await super().commit(topics, start_new_transaction)
         # batches that cannot finish (a broker that does not answer, an
-        # acknowledgement that will never come) are dropped as at a dirty
-        # revocation, and the worker rejoins: a commit never waits forever
+        # acknowledgement that will never come), or a commit that cannot (a
+        # transaction coordinator that does not answer; the producer's own
+        # request timeout is Faust's 20 minutes): the work in flight is dropped
+        # as at a dirty revocation and the worker rejoins with fresh producers.
+        # A commit never waits forever.
         within = max(30.0, self.app.conf.broker_rebalance_timeout)
         try:
             result: bool = await gate.closed(

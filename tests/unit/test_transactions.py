@@ -219,3 +219,17 @@ def test_no_batch_gets_in_between_a_revocations_commit_and_the_rebalance() -> No
         assert await entering is False
 
     run(scenario())
+
+
+def test_a_commit_that_does_not_finish_in_time_is_given_up() -> None:
+    async def scenario() -> None:
+        gate = Gate(enabled=True)
+        never = asyncio.get_running_loop().create_future()  # a coordinator that never answers
+
+        with pytest.raises(TimeoutError):
+            await gate.closed(lambda: never, within=0.1)
+
+        assert never.cancelled()
+        assert await gate.enter(gate.epoch)  # the gate is open again
+
+    run(scenario())

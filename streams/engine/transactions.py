@@ -322,8 +322,11 @@ def forget_state(app: Any) -> None:
 async def close_producers(producer: Any, *, abort: bool) -> None:
     """Abort (when `abort`) and stop every transactional producer of `producer`."""
     producers = producer._transaction_producers
-    for transactional_id in list(producers):
-        transaction_producer = producers.pop(transactional_id)
+    # taken all at once: a revocation and a commit given up can close at the
+    # same moment, and each producer must be closed by one of them only
+    closing = list(producers.items())
+    producers.clear()
+    for transactional_id, transaction_producer in closing:
         try:
             if abort and transaction_producer._txn_manager.is_in_transaction():
                 await asyncio.wait_for(transaction_producer.abort_transaction(), 10.0)

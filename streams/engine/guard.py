@@ -60,6 +60,8 @@ class InputGuard:
             want = expected.get(tp)
             if want is None:
                 want = committed._committed_offset.get(tp)
+                if want is None:
+                    want = 0  # never committed: reading starts at the beginning
             if want is not None and offset > want:
                 if await self._records_between(tp, want, offset):
                     log.error(

@@ -75,6 +75,28 @@ class _ConsumerThread(faust_aiokafka.AIOKafkaConsumerThread):
         # the last stable offset itself, in both guarantees.
         return await self._ensure_consumer().end_offsets(partitions)
 
+    async def seek_to_committed(self) -> Any:
+        """Seek every assigned partition to its committed offset, and one with
+        none to its beginning (where `auto_offset_reset` starts it).
+
+        aiokafka leaves a partition with no committed offset where it is, so
+        Faust's seek does not undo what the worker fetched of it. Faust counts
+        on that seek for records it takes from the consumer and then drops:
+        fetched while the flow was stopped (it seeks and returns), or left
+        behind when a rebalance began. Such records of a partition nobody had
+        committed yet were never read again (found by the broker-fault suite:
+        a partition's whole backlog fetched once and never processed).
+        """
+        return await self.call_thread(self._seek_to_committed)
+
+    async def _seek_to_committed(self) -> Any:
+        consumer = self._ensure_consumer()
+        committed = await consumer.seek_to_committed()
+        never = [tp for tp, offset in committed.items() if not offset]
+        if never:
+            await consumer.seek_to_beginning(*never)
+        return committed
+
     def request_rejoin(self) -> None:
         """Make the consumer rejoin its group at its next poll (from any thread)."""
         coordinator = self._ensure_consumer()._coordinator
@@ -189,7 +211,10 @@ class Consumer(faust_aiokafka.Consumer):
         yield_every = 100
 
         async def hand_off(
-            records: list[tuple[Any, Any]], generation: int, at: _Progress, seen: dict[Any, Any]
+            records: list[tuple[Any, Any]],
+            generation: int | None,
+            at: _Progress,
+            seen: dict[Any, Any],
         ) -> None:
             since_yield = 0
             changelogs = app.tables.changelog_topics
@@ -229,8 +254,18 @@ class Consumer(faust_aiokafka.Consumer):
         try:
             while not (consumer_should_stop() or fetcher_should_stop()):
                 set_flag(flag_consumer_fetching)
-                generation = app.consumer_generation_id
-                records = [record async for record in getmany(timeout=1.0)]
+                records: list[tuple[Any, Any]] = []
+                generation: int | None = None
+                async for record in getmany(timeout=1.0):
+                    if generation is None:
+                        # the generation Faust's getmany has just read, as it
+                        # yields only records of it: read before the fetch,
+                        # it was the last one's when the fetch waited for a
+                        # rebalance to end, and the new generation's first
+                        # records, taken from the consumer, were then dropped
+                        # as stale and never read again
+                        generation = app.consumer_generation_id
+                    records.append(record)
                 await self.sleep(0)
                 at = _Progress()
                 seen = {tp: read_offset[tp] for tp, _ in records}

@@ -21,12 +21,13 @@ def _default_url() -> str:
 
 def _cmd_lookup(args: argparse.Namespace) -> int:
     from streams.cli import CommandError
+    from streams.config import read_secret
 
     url = (
         f"{args.url.rstrip('/')}/accounts/"
         f"{quote(args.platform, safe='')}/{quote(args.account_id, safe='')}"
     )
-    token = os.environ.get("THRESHOLDS_WEB_TOKEN")
+    token = read_secret(os.environ, "THRESHOLDS_WEB_TOKEN")
     headers = {"Authorization": f"Bearer {token}"} if token else {}
     if not url.startswith(("http://", "https://")):
         raise CommandError(f"--url must be http:// or https://, got {args.url!r}")
@@ -56,8 +57,8 @@ def register(commands: Any) -> None:
         "lookup",
         help="print what the workers hold about one account (any worker answers)",
         description="Exit 0 with the account as JSON, 1 for an account never seen, "
-        "2 for a bad request or an unreachable worker. THRESHOLDS_WEB_TOKEN is sent "
-        "as the bearer token when set.",
+        "2 for a bad request or an unreachable worker. THRESHOLDS_WEB_TOKEN (or the "
+        "file THRESHOLDS_WEB_TOKEN_FILE names) is sent as the bearer token when set.",
     )
     lookup.add_argument("platform", metavar="PLATFORM")
     lookup.add_argument("account_id", metavar="ACCOUNT_ID")

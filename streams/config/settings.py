@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 from streams.config.rules_file import ConfigError
 
-__all__ = ["Settings", "Topics"]
+__all__ = ["Settings", "Topics", "read_secret"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,6 +96,26 @@ def _int_env(env: Mapping[str, str], name: str, default: int, minimum: int = 1) 
     return value
 
 
+def read_secret(env: Mapping[str, str], name: str) -> str | None:
+    """A secret from `name`, or read from the file `name`_FILE names (a mounted
+    Kubernetes or compose secret; one trailing newline dropped). ConfigError
+    when both are set or the file cannot be read; never with the secret."""
+    path = env.get(f"{name}_FILE")
+    if not path:
+        return env.get(name) or None
+    if env.get(name):
+        raise ConfigError(f"{name} and {name}_FILE are both set: keep one")
+    try:
+        with open(path, encoding="utf-8") as file:
+            value = file.read()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{name}_FILE: cannot read {path}: {exc.__class__.__name__}") from None
+    value = value.removesuffix("\n").removesuffix("\r")
+    if not value:
+        raise ConfigError(f"{name}_FILE: {path} is empty")
+    return value
+
+
 @dataclass(frozen=True, slots=True)
 class Settings:
     """Everything a worker reads from its environment, validated once."""
@@ -118,12 +138,13 @@ class Settings:
     broker_timeout: float = 120.0
     stop_timeout: float = 20.0
     fetch_max_wait_ms: int = 20
-    security: Mapping[str, str] = field(default_factory=dict)
+    # never in a repr: it holds the SASL password
+    security: Mapping[str, str] = field(default_factory=dict, repr=False)
     web_host: str = "0.0.0.0"  # noqa: S104 - a worker serves its probes to the orchestrator
     web_port: int = 6066
     # the URL other workers reach this one at (lookups are forwarded to the key's owner)
     web_url: str = "http://localhost:6066"
-    web_token: str | None = None
+    web_token: str | None = field(default=None, repr=False)
     log_format: str = "auto"  # json when stderr is not a terminal; json or text to force
 
     @classmethod
@@ -151,13 +172,15 @@ class Settings:
                 "KAFKA_SECURITY_PROTOCOL",
                 "KAFKA_SASL_MECHANISM",
                 "KAFKA_SASL_USERNAME",
-                "KAFKA_SASL_PASSWORD",
                 "KAFKA_SSL_CAFILE",
                 "KAFKA_SSL_CERTFILE",
                 "KAFKA_SSL_KEYFILE",
             )
             if env.get(k)
         }
+        password = read_secret(env, "KAFKA_SASL_PASSWORD")
+        if password:
+            security["KAFKA_SASL_PASSWORD"] = password
         web_port = _int_env(env, "THRESHOLDS_WEB_PORT", 6066)
         if web_port > 65535:
             raise ConfigError(f"THRESHOLDS_WEB_PORT: not a TCP port: {web_port}")
@@ -202,6 +225,6 @@ class Settings:
             web_host=env.get("THRESHOLDS_WEB_HOST") or "0.0.0.0",  # noqa: S104
             web_port=web_port,
             web_url=web_url,
-            web_token=env.get("THRESHOLDS_WEB_TOKEN") or None,
+            web_token=read_secret(env, "THRESHOLDS_WEB_TOKEN"),
             log_format=log_format,
         )

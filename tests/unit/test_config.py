@@ -128,3 +128,53 @@ def test_exactly_once_on_a_rocksdb_store_is_refused_at_start_up() -> None:
 
     with pytest.raises(ConfigError, match="exactly_once needs THRESHOLDS_STORE=memory://"):
         Settings.from_env(env)
+
+
+SECRET = "s3cr3t-pa55word"  # noqa: S105 - a test's made-up secret
+
+
+def test_a_secret_can_come_from_a_mounted_file(tmp_path: Path) -> None:
+    password, token = tmp_path / "password", tmp_path / "token"
+    password.write_text(SECRET + "\n", encoding="utf-8")
+    token.write_text("web-" + SECRET, encoding="utf-8")
+
+    settings = Settings.from_env(
+        {"KAFKA_SASL_PASSWORD_FILE": str(password), "THRESHOLDS_WEB_TOKEN_FILE": str(token)}
+    )
+
+    assert settings.security["KAFKA_SASL_PASSWORD"] == SECRET
+    assert settings.web_token == "web-" + SECRET
+
+
+def test_a_secret_never_appears_in_the_settings_repr() -> None:
+    settings = Settings.from_env(
+        {"KAFKA_SASL_PASSWORD": SECRET, "THRESHOLDS_WEB_TOKEN": "web-" + SECRET}
+    )
+
+    assert SECRET not in repr(settings)
+
+
+@pytest.mark.parametrize(
+    "env",
+    [
+        {"KAFKA_SASL_PASSWORD": SECRET, "KAFKA_SASL_PASSWORD_FILE": "/run/secrets/password"},
+        {"KAFKA_SASL_PASSWORD_FILE": "/nonexistent/password"},
+        {"THRESHOLDS_WEB_TOKEN_FILE": "/nonexistent/token"},
+    ],
+)
+def test_a_secret_that_cannot_be_read_is_refused_without_it(env: dict[str, str]) -> None:
+    with pytest.raises(ConfigError) as info:
+        Settings.from_env(env)
+
+    message = str(info.value)
+    assert "_FILE" in message
+    assert "\n" not in message
+    assert SECRET not in message
+
+
+def test_an_empty_secret_file_is_refused(tmp_path: Path) -> None:
+    empty = tmp_path / "password"
+    empty.write_text("\n", encoding="utf-8")
+
+    with pytest.raises(ConfigError, match="is empty"):
+        Settings.from_env({"KAFKA_SASL_PASSWORD_FILE": str(empty)})

@@ -119,6 +119,10 @@ def _parser() -> argparse.ArgumentParser:
 
     register_lookup(commands)
 
+    from streams.cli.acls import register as register_acls
+
+    register_acls(commands)
+
     _add_live_commands(commands)
     return parser
 
@@ -145,6 +149,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (ConfigError, CommandError) as exc:
         print(f"thresholds: error: {exc}", file=sys.stderr)
         return 2
+    except BrokenPipeError:
+        # the reader went away (e.g. `| head`); nothing left to say, and
+        # nothing for the interpreter to flush into the closed pipe at exit
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except Exception as exc:
         if not _from_a_kafka_client(exc):
             raise
@@ -154,10 +163,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except KeyboardInterrupt:
         return 130
-    except BrokenPipeError:
-        # the reader went away (e.g. `| head`); nothing left to say
-        sys.stderr.close()
-        return 0
 
 
 if __name__ == "__main__":

@@ -158,7 +158,11 @@ def _cmd_broker(args: argparse.Namespace) -> int:
     broker: Any
     if args.nodes != 1 and not args.kafka:
         raise _Refusal("--nodes needs --kafka (the embedded broker is one node)")
-    if args.kafka:
+    if args.secure and (not args.kafka or args.nodes != 1):
+        raise _Refusal("--secure needs --kafka, one node")
+    if args.secure:
+        broker = _secure_broker()
+    elif args.kafka:
         from streams.kafka import apache
         from streams.kafka.apache.cluster import start_apache_kafka_cluster
 
@@ -187,6 +191,36 @@ def _cmd_broker(args: argparse.Namespace) -> int:
     finally:
         broker.stop()
     return 0
+
+
+def _secure_broker() -> Any:
+    """A secured Apache Kafka with a user `worker`; print how to connect."""
+    import secrets
+
+    from streams.kafka import apache
+    from streams.kafka.apache.secure import start_secure_kafka
+
+    if not apache.can_run():
+        raise _Refusal("--kafka needs java and mvn on the PATH")
+    try:
+        broker = start_secure_kafka({"worker": secrets.token_urlsafe(18)}, clients=["worker"])
+    except apache.KafkaUnavailable as exc:
+        raise _Refusal(str(exc).splitlines()[0]) from None
+    password = broker.workdir / "worker.password"
+    password.write_text(broker.users["worker"])
+    password.chmod(0o600)
+    sasl = {**broker.sasl_env("worker"), "KAFKA_SASL_PASSWORD_FILE": str(password)}
+    del sasl["KAFKA_SASL_PASSWORD"]
+    print(f"Apache Kafka {apache.KAFKA_VERSION}, secured; log: {broker.log}", file=sys.stderr)
+    print("# SASL_SSL (SCRAM-SHA-256, SCRAM-SHA-512 or PLAIN) as User:worker:", file=sys.stderr)
+    print(" ".join(f"{k}={v}" for k, v in sasl.items()), file=sys.stderr)
+    print("# mutual TLS (the SSL listener) as User:worker:", file=sys.stderr)
+    print(" ".join(f"{k}={v}" for k, v in broker.ssl_env("worker").items()), file=sys.stderr)
+    print(
+        "# User:worker holds no ACL yet: grant those of `thresholds acls --principal User:worker`",
+        file=sys.stderr,
+    )
+    return broker
 
 
 def _read_log(path: Path) -> list[bytes]:
@@ -291,6 +325,12 @@ def register(commands: Any) -> None:
         choices=(1, 3),
         default=1,
         help="with --kafka: 3 for a replicated cluster (a three-voter quorum, RF 3, min ISR 2)",
+    )
+    broker.add_argument(
+        "--secure",
+        action="store_true",
+        help="with --kafka: SASL_SSL (SCRAM, PLAIN) and mutual TLS listeners, ACLs enforced; "
+        "prints the client settings",
     )
     broker.set_defaults(run=_cmd_broker)
 

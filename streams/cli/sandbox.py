@@ -84,6 +84,8 @@ class Harness:
     commit_every: int | None = None
     processing_guarantee: str = "at_least_once"
     web_token: str | None = None
+    # KAFKA_SECURITY_PROTOCOL, KAFKA_SASL_*, KAFKA_SSL_*: the workers' and the harness's own
+    security: Mapping[str, str] = field(default_factory=dict)
     name: str = field(default_factory=lambda: uuid.uuid4().hex[:8])
     workdir: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="thresholds-")))
     workers: list[Worker] = field(default_factory=list)
@@ -109,6 +111,7 @@ class Harness:
             **({"THRESHOLDS_COMMIT_EVERY": str(self.commit_every)} if self.commit_every else {}),
             "PROCESSING_GUARANTEE": self.processing_guarantee,
             **({"THRESHOLDS_WEB_TOKEN": self.web_token} if self.web_token else {}),
+            **self.security,
         }
 
     @property

@@ -121,3 +121,23 @@ def test_replay_writes_to_stdout_by_default_and_says_nothing_else_when_piped() -
     assert result.returncode == 0
     assert result.stdout.encode() == (GOLDEN / "sample.out.jsonl").read_bytes()
     assert result.stderr == ""
+
+
+def test_a_closed_pipe_ends_a_command_quietly(tmp_path: Path) -> None:
+    log = tmp_path / "log.jsonl"
+    log.write_text(
+        "".join(
+            f'{{"event_id":"e{i}","platform":"weibo","account_id":"a{i % 50}",'
+            f'"followers":{i * 997 % 1_200_000},"occurred_at":"2026-01-01T00:00:00Z"}}\n'
+            for i in range(30_000)
+        )
+    )
+    result = subprocess.run(  # noqa: S602 - a fixed pipeline of our own command
+        f"{sys.executable} -m streams.cli replay {log} | head -1",
+        shell=True,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+    assert result.stderr == ""

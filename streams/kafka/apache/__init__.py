@@ -18,8 +18,10 @@ import subprocess
 import tempfile
 import time
 import uuid
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from streams.kafka.embedded import free_port
 
@@ -28,6 +30,8 @@ __all__ = [
     "ApacheKafka",
     "KafkaUnavailable",
     "can_run",
+    "launch",
+    "new_cluster_id",
     "resolve_jars",
     "start_apache_kafka",
 ]
@@ -154,21 +158,52 @@ def start_apache_kafka(
     port: int | None = None, workdir: Path | None = None, timeout: float = 90.0
 ) -> ApacheKafka:
     """Resolve (first use), format and start Apache Kafka; return once it accepts connections."""
-    lib = resolve_jars()
     workdir = workdir or Path(tempfile.mkdtemp(prefix="apache-kafka-"))
-    workdir.mkdir(parents=True, exist_ok=True)
     port = port or free_port()
-    controller_port = free_port()
-    config = workdir / "server.properties"
-    config.write_text(_properties(port, controller_port, workdir / "data"))
+    config = _properties(port, free_port(), workdir / "data")
+    process = launch(
+        workdir, config, answers=lambda: _answers(f"localhost:{port}"), timeout=timeout
+    )
+    return ApacheKafka(process, port, workdir)
+
+
+def new_cluster_id() -> str:
+    """A KRaft cluster id for the storage tool."""
     cluster_id = "-"
     while cluster_id.startswith("-"):
         # as Kafka's Uuid.randomUuid: an id starting with "-" reads as an option
         # to the storage tool (1 start in 64 failed with its usage message)
         cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+    return cluster_id
+
+
+def launch(
+    workdir: Path,
+    config: str,
+    *,
+    answers: Callable[[], bool],
+    format_args: Sequence[str] = (),
+    timeout: float = 90.0,
+) -> subprocess.Popen[bytes]:
+    """Write `config` to `workdir`/server.properties, format the storage (with
+    `format_args`, e.g. SCRAM users), start the node and return once
+    `answers()`; KafkaUnavailable with the log's tail otherwise."""
+    lib = resolve_jars()
+    workdir.mkdir(parents=True, exist_ok=True)
+    path = workdir / "server.properties"
+    path.write_text(config)
     log = workdir / "kafka.log"
     formatted = subprocess.run(  # noqa: S603 - java on our own classpath
-        _java(lib, "kafka.tools.StorageTool", "format", "-t", cluster_id, "-c", str(config)),
+        _java(
+            lib,
+            "kafka.tools.StorageTool",
+            "format",
+            "-t",
+            new_cluster_id(),
+            "-c",
+            str(path),
+            *format_args,
+        ),
         capture_output=True,
         text=True,
         check=False,
@@ -177,35 +212,41 @@ def start_apache_kafka(
         raise KafkaUnavailable(f"kafka-storage format failed: {formatted.stderr.strip()[-500:]}")
     with log.open("ab") as out:
         process = subprocess.Popen(  # noqa: S603 - java on our own classpath
-            _java(lib, "kafka.Kafka", str(config)),
+            _java(lib, "kafka.Kafka", str(path)),
             stdout=out,
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
-    broker = ApacheKafka(process, port, workdir)
     deadline = time.monotonic() + timeout
-    while not _answers(broker.bootstrap_servers):
+    while not answers():
         if process.poll() is not None:
             raise KafkaUnavailable(
                 f"Apache Kafka exited with {process.returncode} at start-up; "
                 f"its log: {log}\n{_tail(log)}"
             )
         if time.monotonic() > deadline:
-            broker.stop()
+            process.terminate()
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                process.kill()
             raise KafkaUnavailable(
                 f"Apache Kafka did not answer within {timeout:.0f}s; its log: {log}\n{_tail(log)}"
             )
         time.sleep(0.3)
-    return broker
+    return process
 
 
-def _answers(bootstrap_servers: str) -> bool:
-    """Whether the broker answers a metadata request (it listens before it serves)."""
+def _answers(bootstrap_servers: str, **config: Any) -> bool:
+    """Whether the broker answers a metadata request (it listens before it serves);
+    `config`: kafka-python's security settings."""
     from kafka import KafkaAdminClient
     from kafka.errors import KafkaError
 
     try:
-        admin = KafkaAdminClient(bootstrap_servers=bootstrap_servers, request_timeout_ms=3000)
+        admin = KafkaAdminClient(
+            bootstrap_servers=bootstrap_servers, request_timeout_ms=3000, **config
+        )
     except (KafkaError, OSError, ValueError):
         return False
     try:

@@ -10,13 +10,11 @@ election off: what docs/operations.md asks of a production cluster.
 
 from __future__ import annotations
 
-import base64
 import os
 import signal
 import subprocess
 import tempfile
 import time
-import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -26,6 +24,7 @@ from streams.kafka.apache import (
     _answers,
     _java,
     _tail,
+    new_cluster_id,
     resolve_jars,
 )
 from streams.kafka.embedded import free_port
@@ -289,9 +288,7 @@ def start_apache_kafka_cluster(
         for i in range(1, nodes + 1)
     ]
     voters = ",".join(f"{n.node_id}@localhost:{n.controller_port}" for n in members)
-    cluster_id = "-"
-    while cluster_id.startswith("-"):  # see streams.kafka.apache.start_apache_kafka
-        cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+    cluster_id = new_cluster_id()
     for node in members:
         node.workdir.mkdir(parents=True, exist_ok=True)
         config = node.workdir / "server.properties"

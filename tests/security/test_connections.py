@@ -1,0 +1,68 @@
+"""Every part connects to a secured Apache Kafka in each mode: SASL_SSL with
+SCRAM-SHA-256, SCRAM-SHA-512 and PLAIN, and mutual TLS; a bad credential is
+refused in one line, never a hang or a traceback."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+
+from streams.cli.sandbox import Harness
+from streams.kafka.apache.secure import ADMIN, SecureKafka
+from streams.testing.harness import thresholds
+from tests.faults.expectations import assert_outputs_equal_replay, log_from_now
+
+MODES = ["SCRAM-SHA-256", "SCRAM-SHA-512", "PLAIN", "mutual TLS"]
+
+
+def security(broker: SecureKafka, mode: str, user: str = ADMIN) -> dict[str, str]:
+    """The security settings of `user` in `mode`, without the bootstrap address."""
+    env = broker.ssl_env(user) if mode == "mutual TLS" else broker.sasl_env(user, mode)
+    del env["KAFKA_BOOTSTRAP_SERVERS"]
+    return env
+
+
+def bootstrap(broker: SecureKafka, mode: str) -> str:
+    return broker.ssl_bootstrap_servers if mode == "mutual TLS" else broker.bootstrap_servers
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_the_worker_and_the_tools_connect_in_each_mode(
+    secure_kafka: SecureKafka, tmp_path: Path, mode: str
+) -> None:
+    harness = Harness(
+        bootstrap(secure_kafka, mode), partitions=2, security=security(secure_kafka, mode)
+    )
+    log, _ = log_from_now(tmp_path, 2_000, seed=28)
+    try:
+        created = thresholds(harness, "topics", timeout=120)
+        assert created.returncode == 0, created.stderr
+        harness.start_worker()
+        produced = thresholds(harness, "produce", str(log), timeout=120)
+        assert produced.returncode == 0, produced.stderr
+        harness.wait_processed(timeout=120)
+
+        assert_outputs_equal_replay(harness, log, exactly_once=False)
+        tail = thresholds(
+            harness, "tail", harness.topics.threshold_crossings, "--count", "1", timeout=120
+        )
+        assert tail.returncode == 0, tail.stderr
+    finally:
+        harness.stop()
+
+
+def test_a_wrong_password_is_refused_in_one_line(secure_kafka: SecureKafka) -> None:
+    wrong = {**security(secure_kafka, "SCRAM-SHA-512", "alice"), "KAFKA_SASL_PASSWORD": "wrong"}
+    harness = Harness(secure_kafka.bootstrap_servers, security=wrong)
+
+    started = time.monotonic()
+    result = thresholds(harness, "topics", timeout=120)
+
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert "Traceback" not in result.stderr
+    assert "wrong" not in result.stderr
+    assert time.monotonic() - started < 60

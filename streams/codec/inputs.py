@@ -21,6 +21,7 @@ from streams.core.timestamps import parse_rfc3339
 
 __all__ = [
     "FOLLOWER_COUNT_CHANGED",
+    "REASONS",
     "SCHEMA_VERSION",
     "THRESHOLD_CROSSED",
     "VERIFICATION_RESULT",
@@ -33,6 +34,16 @@ __all__ = [
 ]
 
 SCHEMA_VERSION = 1
+
+REASONS = (
+    "invalid_json",
+    "invalid_encoding",
+    "missing_field",
+    "invalid_field",
+    "unexpected_field",
+    "unknown_type",
+)
+"""Every reason a dead letter can carry (the spec's codes and ours)."""
 FOLLOWER_COUNT_CHANGED = "FollowerCountChanged"
 VERIFICATION_RESULT = "VerificationResult"
 THRESHOLD_CROSSED = "ThresholdCrossed"

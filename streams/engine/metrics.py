@@ -25,6 +25,7 @@ from prometheus_client.core import (
 )
 from prometheus_client.registry import Collector
 
+from streams.codec.inputs import REASONS
 from streams.config import Settings
 from streams.process.processors import LiveCounters
 
@@ -179,9 +180,14 @@ class _Counters(Collector):
             "Input records refused, by input topic and reason",
             labels=["topic", "reason"],
         )
+        # every (input, reason) from the start, at 0: an alert on increase()
+        # never fires for the first burst of a series that appears at 1
+        refused = dict.fromkeys(((t, r) for t in sorted(self.faust.inputs) for r in REASONS), 0)
         for c in both:
-            for (topic, reason), n in sorted(c.dead_letters.items()):
-                letters.add_metric([topic, reason], n)
+            for key, n in c.dead_letters.items():
+                refused[key] = refused.get(key, 0) + n
+        for (topic, reason), n in sorted(refused.items()):
+            letters.add_metric([topic, reason], n)
         yield letters
         yield CounterMetricFamily(
             "thresholds_stale_events",

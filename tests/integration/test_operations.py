@@ -18,6 +18,7 @@ import orjson
 import pytest
 
 from streams.codec import VERIFICATION_RESULT
+from streams.codec.inputs import REASONS
 from streams.core.rules import Rules
 from streams.core.timestamps import format_utc
 from streams.kafka.client import key_and_type
@@ -104,6 +105,20 @@ def test_ready_is_503_with_a_status_until_the_worker_has_joined_and_recovered(
     assert {b["status"] for b in before} <= {"starting", "recovering", "rebalancing"}
     assert all(b["detail"] for b in before)
     assert get(f"{worker.url}/health")[0] == 200
+
+
+def test_every_dead_letter_series_is_exported_at_zero_before_the_first(
+    ops_harness: Harness,
+) -> None:
+    # an alert on increase() misses the first burst of a series that appears at 1
+    t = ops_harness.topics
+    worker = ops_harness.start_worker()
+
+    letters = _family(scrape(worker.url), "thresholds_dead_letters_total", "topic", "reason")
+
+    inputs = (t.follower_changes, t.verification_results, t.threshold_crossings)
+    assert {(topic, reason) for topic in inputs for reason in REASONS} <= set(letters)
+    assert not any(letters.values())
 
 
 def test_metrics_count_what_replay_counts_and_lag_returns_to_zero(

@@ -3,6 +3,7 @@
 
     python3 run.py demo     start the embedded broker and workers, replay the sample, show events
     python3 run.py test     lint, type-check and run every test (what CI runs)
+    python3 run.py test --fast   the same without the tests that need a broker
     python3 run.py bench    the full benchmark suite, Quix Streams side by side (not in CI)
 
 Each makes `.venv` on first use (and again when pyproject.toml changes);
@@ -89,10 +90,16 @@ def test(extra: list[str]) -> None:
     error, since CI must pass on Apache Kafka. Extra arguments go to one
     pytest run on the first broker available.
     """
-    os.environ["THRESHOLDS_QUIX_PYTHON"] = ensure_quix_venv()
+    fast = extra[:1] == ["--fast"]
+    if not fast:
+        os.environ["THRESHOLDS_QUIX_PYTHON"] = ensure_quix_venv()
     _run(str(BIN / "ruff"), "check", ".")
     _run(str(BIN / "ruff"), "format", "--check", ".")
     _run(str(BIN / "mypy"))
+    if fast:
+        # the contributor's loop: every test that needs no broker, in a minute or two
+        _run(_python(), "-m", "pytest", "-m", "not integration and not faults and not bench")
+        return
     if extra:
         _run(_python(), "-m", "pytest", *extra)
         return

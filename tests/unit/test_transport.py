@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import inspect
 
+from faust.transport import by_url
 from faust.transport.consumer import Consumer as FaustConsumer
 
 from streams.engine import transport
@@ -21,6 +22,10 @@ def test_fausts_fetch_loop_is_the_one_the_batched_hand_off_copies() -> None:
     )
 
 
-def test_the_worker_transport_uses_the_batched_consumer() -> None:
-    assert transport.Transport.Consumer is transport.Consumer
-    assert transport.Consumer._drain_messages is not FaustConsumer._drain_messages
+def test_the_workers_broker_url_resolves_to_the_batched_consumer() -> None:
+    # through the `faust.transports` entry point of pyproject.toml, as the app does
+    resolved = by_url("shortpoll://localhost:9092")
+
+    assert resolved is transport.Transport
+    assert resolved.Consumer._drain_messages is not FaustConsumer._drain_messages
+    assert resolved.Producer is transport.Producer

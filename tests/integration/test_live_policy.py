@@ -31,17 +31,20 @@ def types_of(harness: Harness, topic: str) -> list[str]:
 def test_an_account_verified_in_time_is_never_restricted(thresholds_harness: Harness) -> None:
     t = thresholds_harness.topics
     thresholds_harness.start_worker()
-    thresholds_harness.produce([crossing_due_in("in-time", 4)])
-    thresholds_harness.wait_for(t.verification_requests, 1)
+    # a control account, never verified, due a second after the one that is:
+    # its restriction shows the timer has run past the first deadline
+    thresholds_harness.produce([crossing_due_in("in-time", 4), crossing_due_in("control", 5)])
+    thresholds_harness.wait_for(t.verification_requests, 2)
 
     thresholds_harness.produce(
         [verification_result("in-time", decided_at=format_utc(now_us()), platform="douyin")]
     )
-    thresholds_harness.wait_processed()
-    time.sleep(6)  # past the deadline: the timer has had its chances
+    restricted = thresholds_harness.wait_for(t.account_restrictions, 1, timeout=60)
 
-    assert types_of(thresholds_harness, t.verification_requests) == ["VerificationRequested"]
-    assert types_of(thresholds_harness, t.account_restrictions) == []
+    assert [r.value["account_id"] for r in restricted] == ["control"]
+    thresholds_harness.wait_processed()
+    accounts = [r.value["account_id"] for r in thresholds_harness.read(t.account_restrictions)]
+    assert accounts == ["control"]
 
 
 def test_a_missed_deadline_restricts_and_a_late_verification_lifts(

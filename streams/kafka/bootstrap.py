@@ -70,8 +70,11 @@ def _probe(server: str, security: Mapping[str, str], results: dict[str, bool]) -
                     context.load_cert_chain(
                         security["KAFKA_SSL_CERTFILE"], security.get("KAFKA_SSL_KEYFILE")
                     )
+                # the TLS socket takes the connection over: closing `raw` no
+                # longer closes it (a file descriptor left open per probe)
                 conn = context.wrap_socket(raw, server_hostname=host or "localhost")
-            conn.sendall(_REQUEST)
-            results[server] = len(conn.recv(8)) >= 4
+            with conn:
+                conn.sendall(_REQUEST)
+                results[server] = len(conn.recv(8)) >= 4
     except (OSError, ValueError):
         results[server] = False

@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from streams.kafka.apache import _SERVER_PROPERTIES, ApacheKafka, _answers, launch
+from streams.kafka.apache import _SERVER_PROPERTIES, ApacheKafka, launch
 from streams.kafka.embedded import free_port
 
 __all__ = ["ADMIN", "MECHANISMS", "Pki", "SecureKafka", "make_pki", "start_secure_kafka"]
@@ -246,6 +246,30 @@ def _properties(
     return "\n".join(lines) + "\n"
 
 
+def _answers_tls(bootstrap_servers: str, pki: Pki) -> bool:
+    """Whether the node answers a metadata request on its mutual-TLS listener,
+    as itself. librdkafka's sockets, not Python's: a refused TLS connection of
+    kafka-python's leaves an unclosed SSL socket behind."""
+    from confluent_kafka import KafkaException
+    from confluent_kafka.admin import AdminClient
+
+    admin = AdminClient(
+        {
+            "bootstrap.servers": bootstrap_servers,
+            "security.protocol": "SSL",
+            "ssl.ca.location": str(pki.ca),
+            "ssl.certificate.location": str(pki.broker),
+            "ssl.key.location": str(pki.broker),
+            "log_level": 0,
+        }
+    )
+    try:
+        admin.list_topics(timeout=3)
+    except KafkaException:
+        return False
+    return True
+
+
 def start_secure_kafka(
     users: Mapping[str, str],
     clients: Iterable[str] = (),
@@ -267,16 +291,10 @@ def start_secure_kafka(
         for mechanism in MECHANISMS[:2]
         for arg in ("--add-scram", f"{mechanism}=[name={user},password={password}]")
     ]
-    broker_tls = {
-        "security_protocol": "SSL",
-        "ssl_cafile": str(pki.ca),
-        "ssl_certfile": str(pki.broker),
-        "ssl_keyfile": str(pki.broker),
-    }
     process = launch(
         workdir,
         config,
-        answers=lambda: _answers(f"localhost:{ssl_port}", **broker_tls),
+        answers=lambda: _answers_tls(f"localhost:{ssl_port}", pki),
         format_args=scram,
         timeout=timeout,
     )

@@ -24,12 +24,14 @@ __all__ = [
     "SECURITY_OPTIONS",
     "BrokerUnavailable",
     "ConsumedRecord",
+    "authentication_error",
     "changelog_topics",
     "client_config",
     "decoded",
     "ensure_topics",
     "high_watermarks",
     "key_and_type",
+    "librdkafka_config",
     "missing_topics",
     "open_consumer",
     "partition_counts",
@@ -73,6 +75,15 @@ def client_config(settings: Settings) -> dict[str, Any]:
     return config
 
 
+def librdkafka_config(settings: Settings) -> dict[str, Any]:
+    """librdkafka's connection settings from the environment's settings."""
+    config: dict[str, Any] = {"bootstrap.servers": settings.bootstrap_servers}
+    for env_name, (_, option) in SECURITY_OPTIONS.items():
+        if env_name in settings.security:
+            config[option] = settings.security[env_name]
+    return config
+
+
 def _quiet_kafka_logs() -> None:
     # kafka-python logs every failed connection attempt as an error with a
     # traceback; our callers report one line instead
@@ -94,6 +105,7 @@ def _with_admin(settings: Settings, operation: Callable[[Any], _R], timeout: flo
 
     _quiet_kafka_logs()
     deadline = time.monotonic() + timeout
+    asked_why = False
     while True:
         attempt_ms = int(1000 * min(ATTEMPT_SECONDS, max(0.5, deadline - time.monotonic())))
         try:
@@ -108,9 +120,59 @@ def _with_admin(settings: Settings, operation: Callable[[Any], _R], timeout: flo
                 admin.close()
         except (KafkaError, OSError, ValueError) as exc:
             if time.monotonic() >= deadline or not _retriable(exc):
-                raise BrokerUnavailable(
-                    f"cannot reach Kafka at {settings.bootstrap_servers}: {type(exc).__name__}"
-                ) from None
+                raise BrokerUnavailable(_explain(settings, exc)) from None
+            if not asked_why:  # a refused login is no reason to try for 30 s
+                asked_why = True
+                refused = authentication_error(settings, timeout=ATTEMPT_SECONDS)
+                if refused:
+                    raise BrokerUnavailable(
+                        f"Kafka at {settings.bootstrap_servers} refused this client: {refused}"
+                    ) from None
+
+
+def _explain(settings: Settings, exc: BaseException) -> str:
+    """One line for people, a refused permission named."""
+    name = type(exc).__name__
+    if "AuthorizationFailed" in name:
+        user = settings.security.get("KAFKA_SASL_USERNAME", "this client")
+        return (
+            f"Kafka refused {user}: {name} ({_reason(exc)}); "
+            "`thresholds acls` lists the ACLs each part needs"
+        )
+    return f"cannot reach Kafka at {settings.bootstrap_servers}: {name}"
+
+
+def _reason(exc: BaseException) -> str:
+    text = str(exc).splitlines()[0] if str(exc) else ""
+    return text[:200] or "no detail"
+
+
+def authentication_error(settings: Settings, timeout: float = 5.0) -> str | None:
+    """Why the brokers refuse this client's credentials or certificate, asked
+    through librdkafka (which reports a failed SASL or TLS handshake as such);
+    None when they do not, or with no security configured."""
+    if settings.security.get("KAFKA_SECURITY_PROTOCOL", "PLAINTEXT").upper() == "PLAINTEXT":
+        return None
+    from confluent_kafka import KafkaError as RdKafkaError
+    from confluent_kafka import KafkaException
+    from confluent_kafka.admin import AdminClient
+
+    found: list[str] = []
+
+    def on_error(error: RdKafkaError) -> None:
+        if error.code() in (RdKafkaError._AUTHENTICATION, RdKafkaError._SSL):
+            found.append(error.str())
+
+    config: dict[str, Any] = {**librdkafka_config(settings), "error_cb": on_error, "log_level": 0}
+    admin = AdminClient(config)
+    with contextlib.suppress(KafkaException):
+        admin.list_topics(timeout=timeout)
+    admin.poll(0.1)  # serves the error callbacks
+    if not found:
+        return None
+    secret = settings.security.get("KAFKA_SASL_PASSWORD")
+    text = found[0].splitlines()[0][:300]
+    return text.replace(secret, "***") if secret else text
 
 
 def _retriable(exc: BaseException) -> bool:

@@ -21,12 +21,11 @@ import msgspec
 from streams.codec import VERIFICATION_RESULT, is_utf8
 from streams.config import Settings
 from streams.core.identity import record_key
-from streams.kafka.client import SECURITY_OPTIONS, key_and_type
+from streams.kafka.client import key_and_type, librdkafka_config
 
 __all__ = [
     "ProduceError",
     "fast_key_and_type",
-    "librdkafka_config",
     "new_producer",
     "produce_lines",
 ]
@@ -62,15 +61,6 @@ def fast_key_and_type(raw: bytes) -> tuple[bytes | None, object]:
         return key, fields.type
     except Exception:  # malformed, surrogates, not an object: the full path decides
         return key_and_type(raw)
-
-
-def librdkafka_config(settings: Settings) -> dict[str, Any]:
-    """librdkafka's connection settings from the environment's settings."""
-    config: dict[str, Any] = {"bootstrap.servers": settings.bootstrap_servers}
-    for env_name, (_, option) in SECURITY_OPTIONS.items():
-        if env_name in settings.security:
-            config[option] = settings.security[env_name]
-    return config
 
 
 def new_producer(settings: Settings) -> tuple[Any, list[str]]:

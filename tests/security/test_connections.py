@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from streams.cli.sandbox import Harness
-from streams.kafka.apache.secure import ADMIN, SecureKafka
+from streams.kafka.apache.secure import ADMIN, SecureKafka, make_pki
 from streams.testing.harness import thresholds
 from tests.faults.expectations import assert_outputs_equal_replay, log_from_now
 
@@ -64,5 +64,36 @@ def test_a_wrong_password_is_refused_in_one_line(secure_kafka: SecureKafka) -> N
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1, result.stderr
     assert "Traceback" not in result.stderr
+    assert "authentication" in result.stderr.lower()
     assert "wrong" not in result.stderr
-    assert time.monotonic() - started < 60
+    assert time.monotonic() - started < 20
+
+
+def test_an_untrusted_broker_certificate_is_refused_in_one_line(
+    secure_kafka: SecureKafka, tmp_path: Path
+) -> None:
+    stranger = make_pki(tmp_path / "stranger", [])  # another CA
+    other_ca = {**security(secure_kafka, "SCRAM-SHA-512"), "KAFKA_SSL_CAFILE": str(stranger.ca)}
+    harness = Harness(secure_kafka.bootstrap_servers, security=other_ca)
+
+    result = thresholds(harness, "topics", timeout=120)
+
+    assert result.returncode == 2
+    assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+    assert "certificate verify failed" in result.stderr
+
+
+def test_a_principal_without_acls_is_refused_naming_the_permission(
+    secure_kafka: SecureKafka,
+) -> None:
+    for mode in ("SCRAM-SHA-512", "mutual TLS"):
+        harness = Harness(
+            bootstrap(secure_kafka, mode), security=security(secure_kafka, mode, "alice")
+        )
+
+        result = thresholds(harness, "topics", timeout=120)
+
+        assert result.returncode == 2
+        assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+        assert "TopicAuthorizationFailed" in result.stderr
+        assert "thresholds acls" in result.stderr

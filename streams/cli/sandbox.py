@@ -129,11 +129,17 @@ class Harness:
         kafka_io.ensure_topics(self.settings)
 
     def start_worker(
-        self, *, wait: bool = True, timeout: float = 90.0, bootstrap_servers: str | None = None
+        self,
+        *,
+        wait: bool = True,
+        timeout: float = 90.0,
+        bootstrap_servers: str | None = None,
+        security: Mapping[str, str] | None = None,
     ) -> Worker:
         """Start a worker; by default wait until it logs `Worker ready`.
         `bootstrap_servers` points this worker (not the harness's own
-        clients) at other addresses of the same brokers, e.g. through proxies."""
+        clients) at other addresses of the same brokers, e.g. through proxies;
+        `security` gives it other credentials than the harness's own."""
         from streams.cli.live import spawn_worker, wait_ready
 
         log = self.workdir / f"worker-{len(self.workers)}.log"
@@ -142,6 +148,8 @@ class Harness:
         env = {**self.env, "THRESHOLDS_WEB_PORT": str(port), "THRESHOLDS_WEB_URL": url}
         if bootstrap_servers:
             env["KAFKA_BOOTSTRAP_SERVERS"] = bootstrap_servers
+        if security is not None:
+            env = {k: v for k, v in env.items() if k not in self.security} | dict(security)
         worker = Worker(spawn_worker(env, log=log), log, url)
         self.workers.append(worker)
         if wait:

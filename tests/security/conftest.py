@@ -28,7 +28,11 @@ def secure_kafka(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SecureKaf
     if os.environ.get("THRESHOLDS_TEST_BROKER") == "tansu" or not apache.can_run():
         pytest.skip("the security suite runs on Apache Kafka")
     broker = start_secure_kafka(
-        {USER: "alice-secret"},
+        {
+            USER: "alice-secret",
+            "worker-at_least_once": "worker-secret-1",
+            "worker-exactly_once": "worker-secret-2",
+        },
         clients=["admin", CLIENT],
         workdir=tmp_path_factory.mktemp("secure-kafka"),
     )

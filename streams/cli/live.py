@@ -32,7 +32,19 @@ def check_topics(settings: Settings, create: bool) -> None:
 
     if create:
         kafka_io.ensure_topics(settings)
-    missing = kafka_io.missing_topics(settings)
+    missing, refused = kafka_io.topic_access(settings)
+    if refused:
+        from streams.kafka.acls import worker_acls
+
+        needed = [
+            f"{acl.operation} on topic {acl.name}"
+            for acl in worker_acls(settings)
+            if acl.resource_type == "TOPIC" and acl.name in refused
+        ]
+        raise _Refusal(
+            f"Kafka refused {', '.join(needed)} (no ACL on the topic): grant the ACLs "
+            "`thresholds acls` lists for this worker's principal"
+        )
     if missing:
         raise _Refusal(
             f"missing topics on {settings.bootstrap_servers}: {', '.join(missing)} "

@@ -21,6 +21,7 @@ goes on.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 from collections.abc import Sequence
@@ -83,8 +84,16 @@ class InputGuard:
 
         reader = self._reader
         if reader is None:
-            reader = self._reader = new_reader(self.app, "guard")
-            await reader.start()
+            reader = new_reader(self.app, "guard")
+            try:
+                await reader.start()
+            except BaseException:
+                # a batch cancelled here (a revocation) must not leave a reader
+                # that never started for the next check
+                with contextlib.suppress(Exception):
+                    await reader.stop()
+                raise
+            self._reader = reader
         partition = TopicPartition(tp.topic, tp.partition)
         reader.assign([partition])
         reader.seek(partition, start)

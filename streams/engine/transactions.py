@@ -43,7 +43,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 import faust
-from aiokafka.errors import KafkaError, ProducerFenced
+from aiokafka.errors import IllegalOperation, KafkaError, ProducerFenced
 from faust.transport.consumer import TransactionManager as FaustTransactionManager
 from faust.types import TP
 
@@ -69,8 +69,11 @@ GATE_ATTRIBUTE = "thresholds_gate"
 REJOIN_SECONDS = 30.0
 """How long a worker that dropped its work waits for the group to assign it partitions."""
 
-MIGRATED = (ProducerFenced,)
-"""Errors that mean a partition moved to another worker under our feet."""
+MIGRATED = (ProducerFenced, IllegalOperation)
+"""Errors that mean a transaction is lost: its partition moved to another
+worker under our feet (the producer fenced), or the producer's transaction
+failed in the background (aiokafka then refuses every send with
+IllegalOperation: "Can't send messages while not in transaction")."""
 
 
 class Stale(Exception):

@@ -32,6 +32,8 @@ from faust.transport.producer import ProducerBuffer
 
 from streams.config import Settings
 from streams.engine import transactions
+from streams.engine.access import refusal
+from streams.engine.watchdog import fail_fast
 
 __all__ = [
     "SETTINGS_ATTRIBUTE",
@@ -66,6 +68,23 @@ class _ConsumerThread(faust_aiokafka.AIOKafkaConsumerThread):
         # transactions upstream nothing changes
         consumer._isolation_level = "read_committed"
         return consumer
+
+    async def on_start(self) -> None:
+        """Start the consumer, and watch it for a refused group from the start."""
+        await super().on_start()
+        self.add_future(self._watch_group_access())
+
+    async def _watch_group_access(self) -> None:
+        # aiokafka keeps a group authorization error for the next poll, which a
+        # worker waiting for its first assignment never makes: without this it
+        # waited, silent, forever (the worker's own tasks start only once
+        # assigned)
+        while not self.should_stop:
+            coordinator = getattr(self._consumer, "_coordinator", None)
+            pending = getattr(coordinator, "_pending_exception", None)
+            if pending is not None and refusal(pending):
+                fail_fast("joining the consumer group", pending)
+            await asyncio.sleep(1.0)
 
     async def _highwaters(self, partitions: list[Any]) -> Any:
         # Faust under exactly_once answers with the last stable offset of the
@@ -297,6 +316,8 @@ class Consumer(faust_aiokafka.Consumer):
                 return
             raise
         except Exception as exc:
+            if refusal(exc):  # a missing ACL: one line and a stop, not Faust's crash
+                fail_fast("the consumer", exc)
             self.log.exception("Drain messages raised: %r", exc)
             raise
         finally:

@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import NoReturn
 
+from streams.engine.access import refusal
+
 __all__ = [
     "FAILURE_EXIT_CODE",
     "RESTART_EXIT_CODE",
@@ -38,6 +40,14 @@ def fail_fast(what: str, exc: BaseException) -> NoReturn:
     exits is restarted by `thresholds worker`'s parent or the orchestrator,
     and reads again from the committed offsets, losing nothing.
     """
+    refused = refusal(exc)
+    if refused:
+        logging.getLogger("streams").error(
+            "%s failed: %s; stopping the worker (exit %d)", what, refused, FAILURE_EXIT_CODE
+        )
+        logging.shutdown()
+        sys.stderr.flush()
+        os._exit(FAILURE_EXIT_CODE)
     frame = traceback.extract_tb(exc.__traceback__)[-1:] if exc.__traceback__ else []
     where = f" at {Path(frame[0].filename).name}:{frame[0].lineno}" if frame else ""
     logging.getLogger("streams").error(

@@ -41,6 +41,7 @@ __all__ = [
     "read_all_values",
     "send_raw",
     "tail",
+    "topic_access",
     "wait_committed",
 ]
 
@@ -191,8 +192,24 @@ def changelog_topics(settings: Settings) -> list[str]:
 
 def missing_topics(settings: Settings) -> list[str]:
     """The product's topics that do not exist on the broker."""
-    existing = set(_with_admin(settings, lambda admin: admin.list_topics()))
-    return [t for t in settings.topics.all() if t not in existing]
+    return topic_access(settings)[0]
+
+
+def topic_access(settings: Settings) -> tuple[list[str], list[str]]:
+    """(the product's topics that do not exist, those this client may not
+    see): a broker lists only the topics a principal may describe, so a
+    topic missing from the list is asked for by name."""
+
+    def ask(admin: Any) -> tuple[list[str], list[str]]:
+        existing = set(admin.list_topics())
+        unlisted = [t for t in settings.topics.all() if t not in existing]
+        if not unlisted:
+            return [], []
+        # 29: TOPIC_AUTHORIZATION_FAILED (3, UNKNOWN_TOPIC_OR_PARTITION, is missing)
+        refused = [d["name"] for d in admin.describe_topics(unlisted) if d["error_code"] == 29]
+        return [t for t in unlisted if t not in refused], refused
+
+    return _with_admin(settings, ask)
 
 
 def ensure_topics(settings: Settings) -> list[str]:

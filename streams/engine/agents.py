@@ -28,7 +28,7 @@ from streams.engine.guard import InputGuard
 from streams.engine.metrics import WorkerMetrics
 from streams.engine.pipeline import InFlight
 from streams.engine.probe import latest_offset_is_exact
-from streams.engine.transactions import MIGRATED, Sender, Stale, gate_of, migrated
+from streams.engine.transactions import MIGRATED, Sender, Stale, gate_of, migrated, retrieved
 from streams.engine.watchdog import fail_fast
 from streams.engine.web import Readiness, register_pages
 from streams.process.processors import (
@@ -130,6 +130,8 @@ async def _write(
         sizes = [1]  # records behind the last future: one, when sent one by one
         if isinstance(producer, transport.Producer) and not sender.transactional:
             sent = await producer.send_records(topic, partition, records, sizes)
+            for future in sent:
+                future.add_done_callback(retrieved)
         else:  # exactly_once, or another transport
             sent = [await send(topic, k, v, partition, partition) for k, v in records]
         if not markers:

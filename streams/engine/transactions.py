@@ -47,7 +47,8 @@ from aiokafka.errors import IllegalOperation, KafkaError, ProducerFenced
 from faust.transport.consumer import TransactionManager as FaustTransactionManager
 from faust.types import TP
 
-from streams.engine.watchdog import RESTART_EXIT_CODE
+from streams.engine.access import refusal
+from streams.engine.watchdog import RESTART_EXIT_CODE, fail_fast
 
 __all__ = [
     "GATE_ATTRIBUTE",
@@ -57,6 +58,7 @@ __all__ = [
     "TransactionManager",
     "close_for_revocation",
     "gate_of",
+    "retrieved",
 ]
 
 log = logging.getLogger("streams.engine.transactions")
@@ -223,6 +225,15 @@ class Gate:
         self._idle.set()
 
 
+def retrieved(future: asyncio.Future[Any]) -> None:
+    """Mark a send's failure as seen. A batch stops at its first failed
+    acknowledgement; asyncio would log each other one as an ERROR of its own
+    ("Future exception was never retrieved"), burying the one line that says
+    why the worker stops."""
+    if not future.cancelled():
+        future.exception()
+
+
 def gate_of(app: Any) -> Gate:
     """The app's gate."""
     gate: Gate = getattr(app, GATE_ATTRIBUTE)
@@ -278,11 +289,10 @@ class Sender:
                 None,
                 transactional_id=self.transactional_id(source_partition),
             )
-            return sent
-        plain: asyncio.Future[Any] = await self.producer.send(
-            topic, key, value, partition, None, None
-        )
-        return plain
+        else:
+            sent = await self.producer.send(topic, key, value, partition, None, None)
+        sent.add_done_callback(retrieved)
+        return sent
 
     async def send_all(self, out: list[tuple[str, bytes | None, bytes, int]]) -> list[Any]:
         """Send every record without awaiting its acknowledgement; return those."""
@@ -359,7 +369,12 @@ class TransactionManager(FaustTransactionManager):
         await close_producers(producer, abort=True)  # none left open by a revocation
         for transactional_id in sorted(self._tps_to_transactional_ids(assigned)):
             transaction_producer = producer._new_producer(transactional_id=transactional_id)
-            await transaction_producer.start()  # init_transactions: fences older producers
+            try:
+                await transaction_producer.start()  # init_transactions: fences older producers
+            except Exception as exc:
+                if refusal(exc):  # a missing ACL: one line and a stop, not Faust's crash
+                    fail_fast("starting the partitions' transactions", exc)
+                raise
             producer._transaction_producers[transactional_id] = transaction_producer
             producer._trn_locks[transactional_id] = asyncio.Lock()
             await transaction_producer.begin_transaction()

@@ -348,6 +348,16 @@ class Producer(faust_aiokafka.Producer):
             self.buffer = _Buffer(loop=self.loop, beacon=self.beacon)
             self.buffer.app = self.app
 
+    async def create_topic(self, *args: Any, **kwargs: Any) -> None:
+        """Faust's, with a refused CREATE said in one line (the worker stops)
+        rather than Faust's crash."""
+        try:
+            await super().create_topic(*args, **kwargs)
+        except Exception as exc:
+            if refusal(exc):
+                fail_fast("creating the worker's internal topics", exc)
+            raise
+
     async def send_records(
         self,
         topic: str,

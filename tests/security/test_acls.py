@@ -75,3 +75,43 @@ def test_a_worker_with_exactly_the_listed_acls_processes_a_log(
         assert_outputs_equal_replay(harness, log, exactly_once=guarantee == "exactly_once")
     finally:
         harness.stop()
+
+
+def _errors(worker_log: Path) -> list[str]:
+    lines = worker_log.read_text(errors="replace").splitlines() if worker_log.exists() else []
+    return [line for line in lines if '"level": "ERROR"' in line or line.startswith("thresholds:")]
+
+
+@pytest.mark.parametrize("guarantee", ["at_least_once", "exactly_once"])
+def test_without_any_one_listed_acl_the_worker_stops_naming_it(
+    secure_kafka: SecureKafka, tmp_path: Path, guarantee: str
+) -> None:
+    log, _ = log_from_now(tmp_path, 300, seed=28)
+    probe = Harness(secure_kafka.bootstrap_servers, processing_guarantee=guarantee)
+    for i in range(len(worker_acls(probe.settings))):
+        harness = Harness(
+            secure_kafka.bootstrap_servers,
+            partitions=2,
+            processing_guarantee=guarantee,
+            security=security(secure_kafka, "SCRAM-SHA-512", ADMIN),
+        )
+        listed = worker_acls(harness.settings)
+        missing = listed[i]
+        principal = f"without-{guarantee}-{i}"
+        grant(secure_kafka, f"User:{principal}", [a for a in listed if a != missing])
+        try:
+            assert thresholds(harness, "topics", timeout=120).returncode == 0
+            worker = harness.start_worker(
+                wait=False, security=security(secure_kafka, "SCRAM-SHA-512", principal)
+            )
+            assert thresholds(harness, "produce", str(log), timeout=120).returncode == 0
+
+            status = worker.process.wait(timeout=30)
+
+            errors = _errors(worker.log)
+            assert status != 0
+            assert len(errors) == 1, (missing, errors)
+            assert missing.operation in errors[0], (missing, errors)
+            assert missing.name in errors[0], (missing, errors)
+        finally:
+            harness.stop()

@@ -5,6 +5,7 @@ refused in one line, never a hang or a traceback."""
 from __future__ import annotations
 
 import time
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -97,3 +98,35 @@ def test_a_principal_without_acls_is_refused_naming_the_permission(
         assert len(result.stderr.strip().splitlines()) == 1, result.stderr
         assert "TopicAuthorizationFailed" in result.stderr
         assert "thresholds acls" in result.stderr
+
+
+def test_a_password_is_in_no_output_argument_or_metric(
+    secure_kafka: SecureKafka, tmp_path: Path
+) -> None:
+    password = secure_kafka.users[ADMIN]
+    secret_file = tmp_path / "password"
+    secret_file.write_text(password + "\n")
+    settings = security(secure_kafka, "SCRAM-SHA-512")
+    del settings["KAFKA_SASL_PASSWORD"]
+    settings["KAFKA_SASL_PASSWORD_FILE"] = str(secret_file)
+    harness = Harness(secure_kafka.bootstrap_servers, partitions=2, security=settings)
+    log, _ = log_from_now(tmp_path, 500, seed=29)
+    try:
+        outputs = [thresholds(harness, "topics", timeout=120)]
+        worker = harness.start_worker()
+        outputs.append(thresholds(harness, "produce", str(log), timeout=120))
+        harness.wait_processed(timeout=120)
+        outputs.append(thresholds(harness, "verify", "--log", str(log), timeout=120))
+        assert outputs[-1].returncode == 0, outputs[-1].stdout + outputs[-1].stderr
+        with urllib.request.urlopen(f"{worker.url}/metrics", timeout=10) as answer:  # noqa: S310
+            metrics = answer.read().decode()
+        arguments = [
+            Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace")
+            for pid in (worker.process.pid, worker.worker_pid)
+        ]
+
+        captured = [o.stdout + o.stderr for o in outputs] + [metrics, *arguments]
+        captured.append(worker.log.read_text(errors="replace"))
+        assert all(password not in text for text in captured)
+    finally:
+        harness.stop()

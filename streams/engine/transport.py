@@ -111,7 +111,19 @@ class _ConsumerThread(faust_aiokafka.AIOKafkaConsumerThread):
     async def _seek_to_committed(self) -> Any:
         consumer = self._ensure_consumer()
         committed = await consumer.seek_to_committed()
-        never = [tp for tp, offset in committed.items() if not offset]
+        # the agents' inputs only: Faust's own topics (changelogs, the leader
+        # topic) are never committed and never dropped that way, and a reset is
+        # a ListOffsets to the partition's leader, which aiokafka retries on
+        # stale metadata until its next refresh (minutes) while it fetches
+        # nothing else from that broker
+        app = self.consumer.app
+        internal = f"{app.conf.id}-__"
+        changelogs = app.tables.changelog_topics
+        never = [
+            tp
+            for tp, offset in committed.items()
+            if not offset and tp.topic not in changelogs and not tp.topic.startswith(internal)
+        ]
         if never:
             await consumer.seek_to_beginning(*never)
         return committed

@@ -9,6 +9,8 @@ import sys
 import time
 from typing import Any
 
+from streams.engine.access import refusal
+
 __all__ = [
     "RECONNECT_INTERVAL",
     "RECORD_FIELDS",
@@ -98,9 +100,22 @@ class ClientNoise(logging.Filter):
         return True
 
 
+class UnseenRefusals(logging.Filter):
+    """Drops asyncio's "Future exception was never retrieved" for a refused
+    permission: a send the broker refused fails every record queued with it,
+    inside the client too, and the worker already stops with the one ERROR
+    line that names the permission (`watchdog.fail_fast`)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        """False for a never-retrieved authorization error."""
+        exc = record.exc_info[1] if record.exc_info else None
+        return exc is None or refusal(exc) is None
+
+
 def quiet_client_reconnects() -> ClientNoise:
     """Put a `ClientNoise` on every aiokafka logger there is (call once the
     app is built: aiokafka makes its loggers as its modules are imported)."""
+    logging.getLogger("asyncio").addFilter(UnseenRefusals())
     noise = ClientNoise()
     for name in list(logging.root.manager.loggerDict):
         if name == "aiokafka" or name.startswith("aiokafka."):

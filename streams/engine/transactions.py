@@ -47,8 +47,7 @@ from aiokafka.errors import IllegalOperation, KafkaError, ProducerFenced
 from faust.transport.consumer import TransactionManager as FaustTransactionManager
 from faust.types import TP
 
-from streams.engine.access import refusal
-from streams.engine.watchdog import RESTART_EXIT_CODE, fail_fast
+from streams.engine.watchdog import RESTART_EXIT_CODE, stopping_if_refused
 
 __all__ = [
     "GATE_ATTRIBUTE",
@@ -184,7 +183,7 @@ class Gate:
             await commit()
             self.start_rebalance()
 
-        await asyncio.wait_for(self.closed(commit_then_rebalance), within)
+        await self.closed(commit_then_rebalance, within)
 
     @property
     def rebalancing(self) -> bool:
@@ -369,12 +368,8 @@ class TransactionManager(FaustTransactionManager):
         await close_producers(producer, abort=True)  # none left open by a revocation
         for transactional_id in sorted(self._tps_to_transactional_ids(assigned)):
             transaction_producer = producer._new_producer(transactional_id=transactional_id)
-            try:
+            with stopping_if_refused("starting the partitions' transactions"):
                 await transaction_producer.start()  # init_transactions: fences older producers
-            except Exception as exc:
-                if refusal(exc):  # a missing ACL: one line and a stop, not Faust's crash
-                    fail_fast("starting the partitions' transactions", exc)
-                raise
             producer._transaction_producers[transactional_id] = transaction_producer
             producer._trn_locks[transactional_id] = asyncio.Lock()
             await transaction_producer.begin_transaction()

@@ -33,7 +33,7 @@ from faust.transport.producer import ProducerBuffer
 from streams.config import Settings
 from streams.engine import transactions
 from streams.engine.access import refusal
-from streams.engine.watchdog import fail_fast
+from streams.engine.watchdog import fail_fast, stopping_if_refused
 
 __all__ = [
     "SETTINGS_ATTRIBUTE",
@@ -363,12 +363,8 @@ class Producer(faust_aiokafka.Producer):
     async def create_topic(self, *args: Any, **kwargs: Any) -> None:
         """Faust's, with a refused CREATE said in one line (the worker stops)
         rather than Faust's crash."""
-        try:
+        with stopping_if_refused("creating the worker's internal topics"):
             await super().create_topic(*args, **kwargs)
-        except Exception as exc:
-            if refusal(exc):
-                fail_fast("creating the worker's internal topics", exc)
-            raise
 
     async def send_records(
         self,

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import sys
 import threading
 import time
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import NoReturn
@@ -40,27 +41,37 @@ def fail_fast(what: str, exc: BaseException) -> NoReturn:
     exits is restarted by `thresholds worker`'s parent or the orchestrator,
     and reads again from the committed offsets, losing nothing.
     """
+    log = logging.getLogger("streams")
     refused = refusal(exc)
     if refused:
-        logging.getLogger("streams").error(
-            "%s failed: %s; stopping the worker (exit %d)", what, refused, FAILURE_EXIT_CODE
+        log.error("%s failed: %s; stopping the worker (exit %d)", what, refused, FAILURE_EXIT_CODE)
+    else:
+        frame = traceback.extract_tb(exc.__traceback__)[-1:] if exc.__traceback__ else []
+        where = f" at {Path(frame[0].filename).name}:{frame[0].lineno}" if frame else ""
+        log.error(
+            "%s failed: %s: %s%s; stopping the worker (exit %d) to be restarted",
+            what,
+            type(exc).__name__,
+            str(exc).splitlines()[0][:300] if str(exc) else "",
+            where,
+            FAILURE_EXIT_CODE,
         )
-        logging.shutdown()
-        sys.stderr.flush()
-        os._exit(FAILURE_EXIT_CODE)
-    frame = traceback.extract_tb(exc.__traceback__)[-1:] if exc.__traceback__ else []
-    where = f" at {Path(frame[0].filename).name}:{frame[0].lineno}" if frame else ""
-    logging.getLogger("streams").error(
-        "%s failed: %s: %s%s; stopping the worker (exit %d) to be restarted",
-        what,
-        type(exc).__name__,
-        str(exc).splitlines()[0][:300] if str(exc) else "",
-        where,
-        FAILURE_EXIT_CODE,
-    )
     logging.shutdown()
     sys.stderr.flush()
     os._exit(FAILURE_EXIT_CODE)
+
+
+@contextlib.contextmanager
+def stopping_if_refused(what: str) -> Iterator[None]:
+    """Around a call to Kafka: a missing ACL ends the worker with one ERROR
+    line naming it (`fail_fast`) instead of Faust's multi-line crash; any
+    other error goes on up."""
+    try:
+        yield
+    except Exception as exc:
+        if refusal(exc):
+            fail_fast(what, exc)
+        raise
 
 
 @dataclass

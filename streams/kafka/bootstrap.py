@@ -19,7 +19,7 @@ import threading
 import time
 from collections.abc import Mapping
 
-__all__ = ["answering"]
+__all__ = ["answering", "untrusted_certificate"]
 
 PROBE_SECONDS = 2.0
 """How long a server has to answer the probe."""
@@ -65,16 +65,34 @@ def _probe(server: str, security: Mapping[str, str], results: dict[str, bool]) -
             protocol = security.get("KAFKA_SECURITY_PROTOCOL", "PLAINTEXT").upper()
             conn: socket.socket = raw
             if protocol in ("SSL", "SASL_SSL"):
-                context = ssl.create_default_context(cafile=security.get("KAFKA_SSL_CAFILE"))
-                if "KAFKA_SSL_CERTFILE" in security:
-                    context.load_cert_chain(
-                        security["KAFKA_SSL_CERTFILE"], security.get("KAFKA_SSL_KEYFILE")
-                    )
                 # the TLS socket takes the connection over: closing `raw` no
                 # longer closes it (a file descriptor left open per probe)
-                conn = context.wrap_socket(raw, server_hostname=host or "localhost")
+                conn = _context(security).wrap_socket(raw, server_hostname=host or "localhost")
             with conn:
                 conn.sendall(_REQUEST)
                 results[server] = len(conn.recv(8)) >= 4
     except (OSError, ValueError):
         results[server] = False
+
+
+def untrusted_certificate(server: str, security: Mapping[str, str]) -> str | None:
+    """Why this client does not trust `server`'s certificate (an unknown CA,
+    a certificate for another host), as Python's TLS check words it; None
+    when it does, or when the server does not answer."""
+    host, _, port = server.strip().rpartition(":")
+    try:
+        with socket.create_connection((host or "localhost", int(port)), PROBE_SECONDS) as raw:
+            raw.settimeout(PROBE_SECONDS)
+            with _context(security).wrap_socket(raw, server_hostname=host or "localhost"):
+                return None
+    except ssl.SSLCertVerificationError as exc:
+        return str(exc.verify_message).rstrip(".")
+    except (OSError, ValueError):
+        return None
+
+
+def _context(security: Mapping[str, str]) -> ssl.SSLContext:
+    context = ssl.create_default_context(cafile=security.get("KAFKA_SSL_CAFILE"))
+    if "KAFKA_SSL_CERTFILE" in security:
+        context.load_cert_chain(security["KAFKA_SSL_CERTFILE"], security.get("KAFKA_SSL_KEYFILE"))
+    return context

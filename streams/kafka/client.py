@@ -12,11 +12,12 @@ import logging
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, TypeVar
 
 from streams import codec
 from streams.config import ConfigError, Settings
-from streams.kafka.bootstrap import answering
+from streams.kafka.bootstrap import answering, untrusted_certificate
 
 _R = TypeVar("_R")
 
@@ -39,6 +40,8 @@ __all__ = [
     "produce_log",
     "read_all",
     "read_all_values",
+    "refused",
+    "refused_topics",
     "send_raw",
     "tail",
     "topic_access",
@@ -126,21 +129,38 @@ def _with_admin(settings: Settings, operation: Callable[[Any], _R], timeout: flo
                 asked_why = True
                 refused = authentication_error(settings, timeout=ATTEMPT_SECONDS)
                 if refused:
-                    raise BrokerUnavailable(
-                        f"Kafka at {settings.bootstrap_servers} refused this client: {refused}"
-                    ) from None
+                    raise BrokerUnavailable(refused) from None
 
 
 def _explain(settings: Settings, exc: BaseException) -> str:
     """One line for people, a refused permission named."""
     name = type(exc).__name__
     if "AuthorizationFailed" in name:
-        user = settings.security.get("KAFKA_SASL_USERNAME", "this client")
-        return (
-            f"Kafka refused {user}: {name} ({_reason(exc)}); "
-            "`thresholds acls` lists the ACLs each part needs"
-        )
+        return refused(settings, f"{name} ({_reason(exc)})")
     return f"cannot reach Kafka at {settings.bootstrap_servers}: {name}"
+
+
+def refused(settings: Settings, what: str) -> str:
+    """One line: the broker refused this client `what` (an operation on a resource)."""
+    return (
+        f"Kafka refused {_principal(settings)}: {what}; "
+        "`thresholds acls` lists the ACLs each part needs"
+    )
+
+
+def _principal(settings: Settings) -> str:
+    """Who this client is to the broker, as far as the settings say."""
+    user = settings.security.get("KAFKA_SASL_USERNAME")
+    if user:
+        return f"User:{user}"
+    certificate = settings.security.get("KAFKA_SSL_CERTFILE")
+    if certificate:
+        from cryptography import x509
+
+        with contextlib.suppress(OSError, ValueError):
+            subject = x509.load_pem_x509_certificate(Path(certificate).read_bytes()).subject
+            return f"this client (certificate {subject.rfc4514_string()})"
+    return "this client"
 
 
 def _reason(exc: BaseException) -> str:
@@ -148,10 +168,18 @@ def _reason(exc: BaseException) -> str:
     return text[:200] or "no detail"
 
 
+_TLS_ALERT = "ssl/tls alert"
+_CERTIFICATE_HINT = (
+    "the broker refused the TLS handshake: it wants a client certificate its CA "
+    "signed (KAFKA_SSL_CERTFILE, KAFKA_SSL_KEYFILE)"
+)
+
+
 def authentication_error(settings: Settings, timeout: float = 5.0) -> str | None:
-    """Why the brokers refuse this client's credentials or certificate, asked
-    through librdkafka (which reports a failed SASL or TLS handshake as such);
-    None when they do not, or with no security configured."""
+    """One line on why the brokers refuse this client's credentials or
+    certificate, or this client theirs, asked through librdkafka (which
+    reports a failed SASL or TLS handshake as such); None when no one
+    refuses, or with no security configured."""
     if settings.security.get("KAFKA_SECURITY_PROTOCOL", "PLAINTEXT").upper() == "PLAINTEXT":
         return None
     from confluent_kafka import KafkaError as RdKafkaError
@@ -163,6 +191,9 @@ def authentication_error(settings: Settings, timeout: float = 5.0) -> str | None
     def on_error(error: RdKafkaError) -> None:
         if error.code() in (RdKafkaError._AUTHENTICATION, RdKafkaError._SSL):
             found.append(error.str())
+        elif error.code() == RdKafkaError._TRANSPORT and _TLS_ALERT in error.str():
+            # the broker ended the handshake: a missing or refused client certificate
+            found.append(f"{error.str()}; {_CERTIFICATE_HINT}")
 
     config: dict[str, Any] = {**librdkafka_config(settings), "error_cb": on_error, "log_level": 0}
     admin = AdminClient(config)
@@ -171,9 +202,15 @@ def authentication_error(settings: Settings, timeout: float = 5.0) -> str | None
     admin.poll(0.1)  # serves the error callbacks
     if not found:
         return None
+    if "certificate verify failed" in found[0]:
+        server = settings.bootstrap_servers.split(",")[0]
+        why = untrusted_certificate(server, settings.security)
+        if why:
+            return f"this client does not trust the certificate of Kafka at {server}: {why}"
     secret = settings.security.get("KAFKA_SASL_PASSWORD")
-    text = found[0].splitlines()[0][:300]
-    return text.replace(secret, "***") if secret else text
+    text = found[0].splitlines()[0][:400]
+    text = text.replace(secret, "***") if secret else text
+    return f"Kafka at {settings.bootstrap_servers} refused this client: {text}"
 
 
 def _retriable(exc: BaseException) -> bool:
@@ -205,11 +242,20 @@ def topic_access(settings: Settings) -> tuple[list[str], list[str]]:
         unlisted = [t for t in settings.topics.all() if t not in existing]
         if not unlisted:
             return [], []
-        # 29: TOPIC_AUTHORIZATION_FAILED (3, UNKNOWN_TOPIC_OR_PARTITION, is missing)
-        refused = [d["name"] for d in admin.describe_topics(unlisted) if d["error_code"] == 29]
+        refused = _refused(admin, unlisted)
         return [t for t in unlisted if t not in refused], refused
 
     return _with_admin(settings, ask)
+
+
+def refused_topics(settings: Settings, topics: list[str]) -> list[str]:
+    """Those of `topics` the broker refuses to describe to this client."""
+    return _with_admin(settings, lambda admin: _refused(admin, topics))
+
+
+def _refused(admin: Any, topics: list[str]) -> list[str]:
+    # 29: TOPIC_AUTHORIZATION_FAILED (3, UNKNOWN_TOPIC_OR_PARTITION, is missing)
+    return [d["name"] for d in admin.describe_topics(topics) if d["error_code"] == 29]
 
 
 def ensure_topics(settings: Settings) -> list[str]:
@@ -414,7 +460,7 @@ def _read_to_end(
     topics = list(topics)
     consumer = _consumer(settings, committed_only=committed_only)
     try:
-        tps = _partitions(consumer, topics)
+        tps = _partitions(settings, consumer, topics)
         if not tps:
             return []
         consumer.assign(tps)
@@ -440,19 +486,28 @@ def _caught_up(consumer: Any, tps: list[Any]) -> bool:
     return True
 
 
-def _partitions(consumer: Any, topics: Iterable[str], timeout: float = 30.0) -> list[Any]:
+def _partitions(
+    settings: Settings, consumer: Any, topics: Iterable[str], timeout: float = 30.0
+) -> list[Any]:
     """Every partition of `topics`, in topic then partition order. A topic the
     client has no metadata for yet (a broker that does not answer) is asked
-    again within `timeout`; BrokerUnavailable names a topic still unknown."""
+    again within `timeout`; BrokerUnavailable names a topic still unknown, or
+    at once one the broker hides from this client (no ACL to read it)."""
     from kafka import TopicPartition
 
-    deadline = time.monotonic() + timeout
+    started = time.monotonic()
+    deadline = started + timeout
     found = []
     for topic in topics:
         partitions = consumer.partitions_for_topic(topic)
+        asked_why = False
         while not partitions:
             if time.monotonic() > deadline:
                 raise BrokerUnavailable(f"no partitions of {topic} known: does it exist?")
+            if not asked_why and time.monotonic() > started + 2 * ATTEMPT_SECONDS:
+                asked_why = True
+                if topic in refused_topics(settings, [topic]):
+                    raise BrokerUnavailable(refused(settings, f"READ on Topic:{topic}"))
             time.sleep(0.2)
             partitions = consumer.partitions_for_topic(topic)
         found += [TopicPartition(topic, p) for p in sorted(partitions)]
@@ -464,7 +519,7 @@ def open_consumer(
 ) -> Any:
     """A consumer assigned every partition of `topics`, from the beginning, no group."""
     consumer = _consumer(settings, fetch_max_wait_ms)
-    tps = _partitions(consumer, topics)
+    tps = _partitions(settings, consumer, topics)
     consumer.assign(tps)
     consumer.seek_to_beginning(*tps)
     return consumer
@@ -538,7 +593,7 @@ def wait_committed(
         **client_config(settings), group_id=group, enable_auto_commit=False
     )
     try:
-        tps = _partitions(consumer, topics)
+        tps = _partitions(settings, consumer, topics)
         deadline = time.monotonic() + timeout
         # A high watermark costs a fresh consumer and a decoded batch per
         # partition (10 ms of CPU with 16 KB batches here), the committed

@@ -21,7 +21,7 @@ import msgspec
 from streams.codec import VERIFICATION_RESULT, is_utf8
 from streams.config import Settings
 from streams.core.identity import record_key
-from streams.kafka.client import key_and_type, librdkafka_config
+from streams.kafka.client import key_and_type, librdkafka_config, refused
 
 __all__ = [
     "ProduceError",
@@ -80,10 +80,20 @@ def new_producer(settings: Settings) -> tuple[Any, list[str]]:
             "queue.buffering.max.kbytes": 1_048_576,
             "max.in.flight.requests.per.connection": 1,  # retries keep the log's order
             "delivery.report.only.error": True,  # a callback per failure, not per record
-            "on_delivery": lambda err, _msg: failures.append(str(err)) if err else None,
+            "on_delivery": lambda err, msg: (
+                failures.append(_failure(settings, err, msg)) if err else None
+            ),
         }
     )
     return producer, failures
+
+
+def _failure(settings: Settings, error: Any, message: Any) -> str:
+    from confluent_kafka import KafkaError
+
+    if error.code() == KafkaError.TOPIC_AUTHORIZATION_FAILED:
+        return refused(settings, f"WRITE on Topic:{message.topic()}")
+    return f"{message.topic()}: {error.str()}"
 
 
 def produce_lines(

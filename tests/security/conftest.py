@@ -32,6 +32,11 @@ def secure_kafka(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SecureKaf
             USER: "alice-secret",
             "worker-at_least_once": "worker-secret-1",
             "worker-exactly_once": "worker-secret-2",
+            "producer": "producer-secret",
+            "reader": "reader-secret",
+            "producer-without-0": "producer-secret-0",
+            "producer-without-1": "producer-secret-1",
+            "reader-without-read": "reader-secret-2",
             **{
                 f"without-{guarantee}-{i}": f"without-secret-{i}"
                 for guarantee in ("at_least_once", "exactly_once")

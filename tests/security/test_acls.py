@@ -1,15 +1,19 @@
-"""Least privilege: a worker holding exactly the ACLs `thresholds acls` lists
-runs a log to the same outputs as replay, in both guarantees, on a broker
-that refuses everything else."""
+"""Least privilege: each part holding exactly the ACLs `thresholds acls` lists
+does its work (the worker runs a log to the same outputs as replay, in both
+guarantees), on a broker that refuses everything else; without any one of
+them it stops naming it."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
+import orjson
 import pytest
 
 from streams.cli.sandbox import Harness
-from streams.kafka.acls import Acl, worker_acls
+from streams.config import Settings
+from streams.kafka import client as kafka_io
+from streams.kafka.acls import Acl, consumer_acls, producer_acls, worker_acls
 from streams.kafka.apache.secure import ADMIN, SecureKafka
 from streams.testing.harness import thresholds
 from tests.faults.expectations import assert_outputs_equal_replay, log_from_now
@@ -115,3 +119,119 @@ def test_without_any_one_listed_acl_the_worker_stops_naming_it(
             assert missing.name in errors[0], (missing, errors)
         finally:
             harness.stop()
+
+
+def _admin_harness(broker: SecureKafka) -> Harness:
+    return Harness(
+        broker.bootstrap_servers,
+        partitions=2,
+        security=security(broker, "SCRAM-SHA-512", ADMIN),
+    )
+
+
+SAMPLE = Path(__file__).parents[2] / "streams" / "samples" / "follower-changes.jsonl"
+"""A log of both kinds of input: follower changes and verification results."""
+
+
+def test_thresholds_produce_with_exactly_its_listed_acls_writes_a_log(
+    secure_kafka: SecureKafka,
+) -> None:
+    harness = _admin_harness(secure_kafka)
+    t = harness.topics
+    grant(secure_kafka, "User:producer", producer_acls(harness.settings))
+    try:
+        assert thresholds(harness, "topics", timeout=120).returncode == 0
+        producer = security(secure_kafka, "SCRAM-SHA-512", "producer")
+
+        produced = thresholds(harness, "produce", str(SAMPLE), env=producer, timeout=120)
+
+        assert produced.returncode == 0, produced.stderr
+        written = kafka_io.read_all(harness.settings, [t.follower_changes, t.verification_results])
+        sample = [orjson.loads(line) for line in SAMPLE.read_bytes().splitlines()]
+        assert sorted(r.value["event_id"] for r in written) == sorted(v["event_id"] for v in sample)
+    finally:
+        harness.stop()
+
+
+@pytest.mark.parametrize("i", range(2))
+def test_thresholds_produce_without_a_listed_acl_stops_naming_it(
+    secure_kafka: SecureKafka, i: int
+) -> None:
+    harness = _admin_harness(secure_kafka)
+    listed = producer_acls(harness.settings)
+    missing = listed[i]
+    principal = f"producer-without-{i}"
+    grant(secure_kafka, f"User:{principal}", [a for a in listed if a != missing])
+    try:
+        assert thresholds(harness, "topics", timeout=120).returncode == 0
+        producer = security(secure_kafka, "SCRAM-SHA-512", principal)
+
+        produced = thresholds(harness, "produce", str(SAMPLE), env=producer, timeout=60)
+
+        assert produced.returncode == 2
+        assert len(produced.stderr.strip().splitlines()) == 1, produced.stderr
+        assert missing.name in produced.stderr, produced.stderr
+        assert "Traceback" not in produced.stderr
+    finally:
+        harness.stop()
+
+
+def test_a_consumer_with_exactly_its_listed_acls_reads_an_output_topic(
+    secure_kafka: SecureKafka, tmp_path: Path
+) -> None:
+    from kafka import KafkaConsumer
+
+    harness = _admin_harness(secure_kafka)
+    log, _ = log_from_now(tmp_path, 1_000, seed=32)
+    topic, group = harness.topics.threshold_crossings, "downstream"
+    grant(secure_kafka, "User:reader", consumer_acls(topic, group))
+    try:
+        assert thresholds(harness, "topics", timeout=120).returncode == 0
+        harness.start_worker()
+        assert thresholds(harness, "produce", str(log), timeout=120).returncode == 0
+        harness.wait_processed(timeout=120)
+        expected = len(kafka_io.read_all(harness.settings, [topic]))
+        assert expected > 0
+        reader = Settings.from_env(
+            {**harness.env, **security(secure_kafka, "SCRAM-SHA-512", "reader")}
+        )
+        consumer = KafkaConsumer(
+            topic,
+            group_id=group,
+            auto_offset_reset="earliest",
+            consumer_timeout_ms=20_000,
+            **kafka_io.client_config(reader),
+        )
+
+        try:
+            received = sum(1 for _ in consumer)
+            consumer.commit()
+        finally:
+            consumer.close()
+
+        assert received == expected
+    finally:
+        harness.stop()
+
+
+def test_thresholds_tail_without_read_on_an_output_topic_is_refused(
+    secure_kafka: SecureKafka,
+) -> None:
+    harness = _admin_harness(secure_kafka)
+    topic = harness.topics.threshold_crossings
+    grant(
+        secure_kafka,
+        "User:reader-without-read",
+        [a for a in consumer_acls(topic, "downstream") if a.resource_type != "TOPIC"],
+    )
+    try:
+        assert thresholds(harness, "topics", timeout=120).returncode == 0
+        reader = security(secure_kafka, "SCRAM-SHA-512", "reader-without-read")
+
+        tail = thresholds(harness, "tail", topic, "--count", "1", env=reader, timeout=60)
+
+        assert tail.returncode == 2
+        assert len(tail.stderr.strip().splitlines()) == 1, tail.stderr
+        assert f"READ on Topic:{topic}" in tail.stderr
+    finally:
+        harness.stop()

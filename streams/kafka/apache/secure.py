@@ -9,7 +9,8 @@ and `thresholds broker --kafka --secure`.
   node itself, `User:broker`, and `User:admin`);
 - the SCRAM users are added when the storage is formatted, the PLAIN ones in
   the listener's JAAS entry (the same names and passwords);
-- a CA, the node's certificate (for `localhost` and 127.0.0.1) and one client
+- a CA, the node's certificate (for `localhost` only: a client dialling 127.0.0.1
+  meets a certificate for another host) and one client
   certificate per mutual-TLS user, made here with `cryptography`, in PEM
   files: no keytool, no Java key store.
 
@@ -20,7 +21,6 @@ A mutual-TLS client's principal is its certificate's common name
 from __future__ import annotations
 
 import datetime
-import ipaddress
 import tempfile
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -128,9 +128,7 @@ def make_pki(folder: Path, clients: Iterable[str]) -> Pki:
         )
         if san:
             builder = builder.add_extension(
-                x509.SubjectAlternativeName(
-                    [x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]
-                ),
+                x509.SubjectAlternativeName([x509.DNSName("localhost")]),
                 critical=False,
             )
         certificate = builder.sign(ca_key, hashes.SHA256())

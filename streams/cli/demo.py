@@ -124,7 +124,7 @@ def run_demo(log: Path | None = None, config: str | None = None) -> int:
     started = time.monotonic()
     broker = find_broker(apache_kafka=False)  # Tansu: the zero-setup default
     console.print(f"[bold]broker[/bold] {broker.bootstrap_servers}")
-    harness = Harness(broker.bootstrap_servers, config=config)
+    harness = Harness(broker.bootstrap_servers, config=config, security=broker.security)
     try:
         harness.create_topics()
         worker = harness.start_worker(wait=False)

@@ -3,6 +3,14 @@
 from __future__ import annotations
 
 from streams.config.rules_file import ConfigError, load_rules, parse_rules
-from streams.config.settings import Settings, Topics, read_secret
+from streams.config.settings import SECURITY_VARIABLES, Settings, Topics, read_secret
 
-__all__ = ["ConfigError", "Settings", "Topics", "load_rules", "parse_rules", "read_secret"]
+__all__ = [
+    "SECURITY_VARIABLES",
+    "ConfigError",
+    "Settings",
+    "Topics",
+    "load_rules",
+    "parse_rules",
+    "read_secret",
+]

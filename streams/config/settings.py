@@ -10,7 +10,19 @@ from dataclasses import dataclass, field
 
 from streams.config.rules_file import ConfigError
 
-__all__ = ["Settings", "Topics", "read_secret"]
+__all__ = ["SECURITY_VARIABLES", "Settings", "Topics", "read_secret"]
+
+SECURITY_VARIABLES = (
+    "KAFKA_SECURITY_PROTOCOL",
+    "KAFKA_SASL_MECHANISM",
+    "KAFKA_SASL_USERNAME",
+    "KAFKA_SASL_PASSWORD",
+    "KAFKA_SASL_PASSWORD_FILE",
+    "KAFKA_SSL_CAFILE",
+    "KAFKA_SSL_CERTFILE",
+    "KAFKA_SSL_KEYFILE",
+)
+"""The environment variables of a client's security settings."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -168,15 +180,8 @@ class Settings:
             )
         security = {
             k: env[k]
-            for k in (
-                "KAFKA_SECURITY_PROTOCOL",
-                "KAFKA_SASL_MECHANISM",
-                "KAFKA_SASL_USERNAME",
-                "KAFKA_SSL_CAFILE",
-                "KAFKA_SSL_CERTFILE",
-                "KAFKA_SSL_KEYFILE",
-            )
-            if env.get(k)
+            for k in SECURITY_VARIABLES
+            if env.get(k) and not k.startswith("KAFKA_SASL_PASSWORD")
         }
         password = read_secret(env, "KAFKA_SASL_PASSWORD")
         if password:

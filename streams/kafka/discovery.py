@@ -1,6 +1,7 @@
 """Which broker to run against, in the order the tests and the demo use.
 
-`KAFKA_BOOTSTRAP_SERVERS` when set; else a broker a caller can start (the
+`KAFKA_BOOTSTRAP_SERVERS` when set (with the environment's security
+settings, for a secured cluster); else a broker a caller can start (the
 test kit adds testcontainers when a Docker engine answers); else Apache Kafka
 as a JVM process when `java` and `mvn` are present and wanted; else the
 embedded Tansu broker. Nothing here imports testcontainers.
@@ -10,10 +11,12 @@ from __future__ import annotations
 
 import os
 import socket
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from streams.config import SECURITY_VARIABLES
 
 __all__ = ["Broker", "docker_answers", "find_broker"]
 
@@ -26,6 +29,9 @@ class Broker:
     kind: str  # "given", "container", "apache-kafka" or "tansu"
     stop: Callable[[], None]
     log: Path | None = None
+    # a given broker's client settings from the environment (KAFKA_SECURITY_PROTOCOL,
+    # KAFKA_SASL_*, KAFKA_SSL_*), a secret left in its file when one is named
+    security: Mapping[str, str] = field(default_factory=dict, repr=False)
 
 
 def docker_answers() -> bool:
@@ -68,7 +74,8 @@ def find_broker(
     """
     given = os.environ.get("KAFKA_BOOTSTRAP_SERVERS")
     if given:
-        return Broker(given, "given", lambda: None)
+        security = {k: v for k, v in os.environ.items() if k in SECURITY_VARIABLES}
+        return Broker(given, "given", lambda: None, security=security)
     if container is not None and docker_answers():
         return container()
     if apache_kafka:

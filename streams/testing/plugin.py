@@ -62,9 +62,10 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
 
 
 @pytest.fixture
-def thresholds_harness(kafka_bootstrap_servers: str) -> Iterator[Harness]:
-    """Fresh topics (created) and a fresh consumer group on the session's broker."""
-    harness = Harness(kafka_bootstrap_servers)
+def thresholds_harness(kafka_broker: Broker) -> Iterator[Harness]:
+    """Fresh topics (created) and a fresh consumer group on the session's broker
+    (a given one with the environment's security settings)."""
+    harness = Harness(kafka_broker.bootstrap_servers, security=kafka_broker.security)
     harness.create_topics()
     try:
         yield harness

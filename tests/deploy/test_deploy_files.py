@@ -4,6 +4,7 @@ the worker's own settings."""
 
 from __future__ import annotations
 
+import re
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -92,12 +93,80 @@ def test_the_kubernetes_workers_are_scraped_on_the_metrics_port() -> None:
     assert annotations["prometheus.io/path"] == "/metrics"
 
 
-def test_the_kubernetes_worker_environment_is_a_valid_configuration() -> None:
-    env = {e["name"]: e["value"] for e in _worker_container()["env"] if "value" in e}
+SECRET_FILES = ("KAFKA_SASL_PASSWORD_FILE", "KAFKA_SSL_CAFILE", "THRESHOLDS_WEB_TOKEN_FILE")
+
+
+def _secret(variable: str) -> str:
+    """What the test writes into the file `variable` names."""
+    return f"{variable.lower()}-value"
+
+
+def _with_secrets_in(env: dict[str, str], mount: str, folder: Path) -> dict[str, str]:
+    """`env` with the secret files it names under `mount` written into `folder` instead."""
+    moved = dict(env)
+    for name in SECRET_FILES:
+        assert env[name].startswith(mount + "/"), (name, env[name])
+        local = folder / env[name].removeprefix(mount + "/")
+        local.write_text(_secret(name) + "\n")
+        moved[name] = str(local)
+    return moved
+
+
+def test_the_kubernetes_worker_environment_is_a_valid_configuration(tmp_path: Path) -> None:
+    container = _worker_container()
+    env = {e["name"]: e["value"] for e in container["env"] if "value" in e}
     env["THRESHOLDS_WEB_URL"] = env["THRESHOLDS_WEB_URL"].replace("$(POD_NAME)", "worker-0")
-    settings = Settings.from_env(env)
+    (mount,) = [m["mountPath"] for m in container["volumeMounts"] if m["name"] == "secrets"]
+
+    settings = Settings.from_env(_with_secrets_in(env, mount, tmp_path))
+
     assert settings.store == "rocksdb://"
     assert settings.web_url == "http://worker-0.follower-thresholds-workers:6066"
+    assert settings.security["KAFKA_SASL_PASSWORD"] == _secret("KAFKA_SASL_PASSWORD_FILE")
+    assert settings.web_token == _secret("THRESHOLDS_WEB_TOKEN_FILE")
+
+
+def test_the_kubernetes_worker_reads_every_credential_from_a_mounted_secret() -> None:
+    container = _worker_container()
+    (statefulset,) = [d for _, d in _manifests() if d["kind"] == "StatefulSet"]
+    volumes = {v["name"]: v for v in statefulset["spec"]["template"]["spec"]["volumes"]}
+    names = {e["name"] for e in container["env"]}
+
+    assert volumes["secrets"]["secret"]["secretName"] == "follower-thresholds"
+    assert not names & {"KAFKA_SASL_PASSWORD", "THRESHOLDS_WEB_TOKEN"}
+    assert all(not e.get("valueFrom", {}).get("secretKeyRef") for e in container["env"])
+
+
+def test_the_secured_compose_worker_reads_every_credential_from_a_secret_file(
+    tmp_path: Path,
+) -> None:
+    folder = ROOT / "deploy" / "compose"
+    compose = yaml.safe_load((folder / "secured.yml").read_text())
+    worker = compose["services"]["worker"]
+    shell = {"KAFKA_BOOTSTRAP_SERVERS": "kafka-1:9093", "KAFKA_SASL_USERNAME": "worker"}
+    env = {k: _compose_value(str(v), shell) for k, v in worker["environment"].items()}
+    for name in SECRET_FILES:
+        secret = env[name].removeprefix("/run/secrets/")
+        assert secret in worker["secrets"], name
+        assert secret in compose["secrets"], name
+
+    settings = Settings.from_env(_with_secrets_in(env, "/run/secrets", tmp_path))
+
+    assert settings.security["KAFKA_SECURITY_PROTOCOL"] == "SASL_SSL"
+    assert settings.security["KAFKA_SASL_PASSWORD"] == _secret("KAFKA_SASL_PASSWORD_FILE")
+
+
+def _compose_value(value: str, shell: dict[str, str]) -> str:
+    """A compose value with its `${VAR:-default}` and `${VAR:?error}` read from `shell`."""
+
+    def substitute(match: re.Match[str]) -> str:
+        name, operator, rest = match.groups()
+        if shell.get(name):
+            return shell[name]
+        assert operator == ":-", f"{name} must be set: {rest}"
+        return str(rest)
+
+    return re.sub(r"\$\{(\w+)(:-|:\?)([^}]*)\}", substitute, value)
 
 
 def test_the_kubernetes_rules_configmap_loads(tmp_path: Path) -> None:

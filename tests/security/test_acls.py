@@ -235,3 +235,40 @@ def test_thresholds_tail_without_read_on_an_output_topic_is_refused(
         assert f"READ on Topic:{topic}" in tail.stderr
     finally:
         harness.stop()
+
+
+def test_a_worker_restarted_with_a_rotated_password_goes_on_where_it_stopped(
+    secure_kafka: SecureKafka, tmp_path: Path
+) -> None:
+    harness = _admin_harness(secure_kafka)
+    log, lines = log_from_now(tmp_path, 2_000, seed=33)
+    grant(secure_kafka, "User:rotating", worker_acls(harness.settings))
+    password = tmp_path / "rotating.password"
+    password.write_text(secure_kafka.users["rotating"])
+    worker_security = {
+        **security(secure_kafka, "SCRAM-SHA-512", "rotating"),
+        "KAFKA_SASL_PASSWORD_FILE": str(password),
+    }
+    del worker_security["KAFKA_SASL_PASSWORD"]
+    try:
+        assert thresholds(harness, "topics", timeout=120).returncode == 0
+        worker = harness.start_worker(security=worker_security)
+        harness.produce(lines[:1_000])
+        harness.wait_processed(timeout=120)
+        old = secure_kafka.users["rotating"]
+
+        secure_kafka.set_password("rotating", "rotating-secret-2")
+        password.write_text("rotating-secret-2\n")  # the mounted secret, updated
+        worker.terminate()
+        harness.start_worker(security=worker_security)
+        harness.produce(lines[1_000:])
+        harness.wait_processed(timeout=120)
+
+        assert_outputs_equal_replay(harness, log, exactly_once=False)
+        with_old = {
+            **security(secure_kafka, "SCRAM-SHA-512", "rotating"),
+            "KAFKA_SASL_PASSWORD": old,
+        }
+        assert thresholds(harness, "topics", env=with_old, timeout=120).returncode == 2
+    finally:
+        harness.stop()

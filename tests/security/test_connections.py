@@ -4,6 +4,9 @@ refused in one line, never a hang or a traceback."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import time
 import urllib.request
 from pathlib import Path
@@ -23,6 +26,16 @@ def security(broker: SecureKafka, mode: str, user: str = ADMIN) -> dict[str, str
     env = broker.ssl_env(user) if mode == "mutual TLS" else broker.sasl_env(user, mode)
     del env["KAFKA_BOOTSTRAP_SERVERS"]
     return env
+
+
+def security_with_password_file(broker: SecureKafka, folder: Path) -> dict[str, str]:
+    """The super user's SCRAM-SHA-512 settings, the password in a file (as a
+    mounted secret), the bootstrap address included."""
+    secret = folder / "password"
+    secret.write_text(broker.users[ADMIN] + "\n")
+    settings = broker.sasl_env(ADMIN)
+    del settings["KAFKA_SASL_PASSWORD"]
+    return {**settings, "KAFKA_SASL_PASSWORD_FILE": str(secret)}
 
 
 def bootstrap(broker: SecureKafka, mode: str) -> str:
@@ -120,11 +133,8 @@ def test_a_password_is_in_no_output_argument_or_metric(
     secure_kafka: SecureKafka, tmp_path: Path
 ) -> None:
     password = secure_kafka.users[ADMIN]
-    secret_file = tmp_path / "password"
-    secret_file.write_text(password + "\n")
-    settings = security(secure_kafka, "SCRAM-SHA-512")
-    del settings["KAFKA_SASL_PASSWORD"]
-    settings["KAFKA_SASL_PASSWORD_FILE"] = str(secret_file)
+    settings = security_with_password_file(secure_kafka, tmp_path)
+    del settings["KAFKA_BOOTSTRAP_SERVERS"]
     harness = Harness(secure_kafka.bootstrap_servers, partitions=2, security=settings)
     log, _ = log_from_now(tmp_path, 500, seed=29)
     try:
@@ -146,3 +156,56 @@ def test_a_password_is_in_no_output_argument_or_metric(
         assert all(password not in text for text in captured)
     finally:
         harness.stop()
+
+
+USERS_SUITE = """
+from pathlib import Path
+
+
+def test_a_crossing_on_the_users_cluster(thresholds_worker, produce_log, consume_topic,
+                                         thresholds_harness):
+    produce_log(Path({sample!r}))
+    crossings = consume_topic(thresholds_harness.topics.threshold_crossings)
+    assert {{c.value["event_id"] for c in crossings}}
+"""
+
+
+def test_the_pytest_plugin_fixtures_run_on_a_given_secured_cluster(
+    secure_kafka: SecureKafka, tmp_path: Path
+) -> None:
+    sample = Path(__file__).parents[2] / "streams" / "samples" / "follower-changes.jsonl"
+    (tmp_path / "test_users_suite.py").write_text(USERS_SUITE.format(sample=str(sample)))
+    env = {**os.environ, **security_with_password_file(secure_kafka, tmp_path)}
+    env.pop("THRESHOLDS_TEST_BROKER", None)
+
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "test_users_suite.py"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
+    assert "1 passed" in result.stdout
+
+
+def test_the_demo_runs_on_a_given_secured_cluster(
+    secure_kafka: SecureKafka, tmp_path: Path
+) -> None:
+    env = {**os.environ, **security_with_password_file(secure_kafka, tmp_path), "COLUMNS": "200"}
+
+    result = subprocess.run(
+        [sys.executable, "-m", "streams.cli", "demo"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+    assert "live output equals `thresholds replay` of the same log" in result.stdout
+    assert secure_kafka.users[ADMIN] not in result.stdout + result.stderr

@@ -185,6 +185,37 @@ class SecureKafka(ApacheKafka):
             "KAFKA_SSL_KEYFILE": str(self.pki.key(client)),
         }
 
+    def set_password(self, user: str, password: str) -> None:
+        """Give SCRAM `user` a new password (both mechanisms), as the super
+        user: how an operator rotates it. Open connections stay authenticated;
+        new ones need the new password."""
+        from confluent_kafka.admin import (
+            AdminClient,
+            ScramCredentialInfo,
+            ScramMechanism,
+            UserScramCredentialUpsertion,
+        )
+
+        admin = AdminClient(
+            {
+                "bootstrap.servers": self.bootstrap_servers,
+                "security.protocol": "SASL_SSL",
+                "sasl.mechanism": "SCRAM-SHA-512",
+                "sasl.username": ADMIN,
+                "sasl.password": self.users[ADMIN],
+                "ssl.ca.location": str(self.pki.ca),
+                "log_level": 0,
+            }
+        )
+        for mechanism in (ScramMechanism.SCRAM_SHA_256, ScramMechanism.SCRAM_SHA_512):
+            # one alteration per user and request
+            upsert = UserScramCredentialUpsertion(
+                user, ScramCredentialInfo(mechanism, 8192), password.encode()
+            )
+            for future in admin.alter_user_scram_credentials([upsert]).values():
+                future.result(timeout=30)
+        self.users = {**self.users, user: password}
+
     def admin_config(self) -> dict[str, Any]:
         """kafka-python settings of the super user (for ACLs and checks)."""
         return {

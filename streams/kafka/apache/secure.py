@@ -189,12 +189,12 @@ class SecureKafka(ApacheKafka):
         """Give SCRAM `user` a new password (both mechanisms), as the super
         user: how an operator rotates it. Open connections stay authenticated;
         new ones need the new password."""
-        from confluent_kafka.admin import (
-            AdminClient,
-            ScramCredentialInfo,
-            ScramMechanism,
-            UserScramCredentialUpsertion,
-        )
+        from confluent_kafka import admin as rdkafka_admin
+        from confluent_kafka.admin import AdminClient
+
+        # not in the package's typed exports
+        info, mechanisms = rdkafka_admin.ScramCredentialInfo, rdkafka_admin.ScramMechanism  # type: ignore[attr-defined]
+        upsertion = rdkafka_admin.UserScramCredentialUpsertion  # type: ignore[attr-defined]
 
         admin = AdminClient(
             {
@@ -207,11 +207,9 @@ class SecureKafka(ApacheKafka):
                 "log_level": 0,
             }
         )
-        for mechanism in (ScramMechanism.SCRAM_SHA_256, ScramMechanism.SCRAM_SHA_512):
+        for mechanism in (mechanisms.SCRAM_SHA_256, mechanisms.SCRAM_SHA_512):
             # one alteration per user and request
-            upsert = UserScramCredentialUpsertion(
-                user, ScramCredentialInfo(mechanism, 8192), password.encode()
-            )
+            upsert = upsertion(user, info(mechanism, 8192), password.encode())
             for future in admin.alter_user_scram_credentials([upsert]).values():
                 future.result(timeout=30)
         self.users = {**self.users, user: password}

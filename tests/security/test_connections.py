@@ -11,6 +11,7 @@ import time
 import urllib.request
 from pathlib import Path
 
+import orjson
 import pytest
 
 from streams.cli.sandbox import Harness
@@ -49,11 +50,12 @@ def test_the_worker_and_the_tools_connect_in_each_mode(
     harness = Harness(
         bootstrap(secure_kafka, mode), partitions=2, security=security(secure_kafka, mode)
     )
-    log, _ = log_from_now(tmp_path, 2_000, seed=28)
+    log, lines = log_from_now(tmp_path, 2_000, seed=28)
+    first = orjson.loads(lines[0])
     try:
         created = thresholds(harness, "topics", timeout=120)
         assert created.returncode == 0, created.stderr
-        harness.start_worker()
+        worker = harness.start_worker()
         produced = thresholds(harness, "produce", str(log), timeout=120)
         assert produced.returncode == 0, produced.stderr
         harness.wait_processed(timeout=120)
@@ -63,6 +65,12 @@ def test_the_worker_and_the_tools_connect_in_each_mode(
             harness, "tail", harness.topics.threshold_crossings, "--count", "1", timeout=120
         )
         assert tail.returncode == 0, tail.stderr
+        verify = thresholds(harness, "verify", "--log", str(log), timeout=120)
+        assert verify.returncode == 0, verify.stdout + verify.stderr
+        lookup = thresholds(
+            harness, "lookup", first["platform"], first["account_id"], "--url", worker.url
+        )
+        assert lookup.returncode == 0, lookup.stderr
     finally:
         harness.stop()
 
@@ -129,14 +137,17 @@ def test_a_principal_without_acls_is_refused_naming_the_permission(
         assert "thresholds acls" in result.stderr
 
 
-def test_a_password_is_in_no_output_argument_or_metric(
+def test_a_secret_is_in_no_output_argument_or_metric(
     secure_kafka: SecureKafka, tmp_path: Path
 ) -> None:
-    password = secure_kafka.users[ADMIN]
+    password, token = secure_kafka.users[ADMIN], "web-token-kept-in-a-file"
+    (tmp_path / "token").write_text(token + "\n")
     settings = security_with_password_file(secure_kafka, tmp_path)
+    settings["THRESHOLDS_WEB_TOKEN_FILE"] = str(tmp_path / "token")
     del settings["KAFKA_BOOTSTRAP_SERVERS"]
     harness = Harness(secure_kafka.bootstrap_servers, partitions=2, security=settings)
-    log, _ = log_from_now(tmp_path, 500, seed=29)
+    log, lines = log_from_now(tmp_path, 500, seed=29)
+    first = orjson.loads(lines[0])
     try:
         outputs = [thresholds(harness, "topics", timeout=120)]
         worker = harness.start_worker()
@@ -144,6 +155,12 @@ def test_a_password_is_in_no_output_argument_or_metric(
         harness.wait_processed(timeout=120)
         outputs.append(thresholds(harness, "verify", "--log", str(log), timeout=120))
         assert outputs[-1].returncode == 0, outputs[-1].stdout + outputs[-1].stderr
+        outputs.append(
+            thresholds(
+                harness, "lookup", first["platform"], first["account_id"], "--url", worker.url
+            )
+        )
+        assert outputs[-1].returncode == 0, outputs[-1].stderr  # the token was sent
         with urllib.request.urlopen(f"{worker.url}/metrics", timeout=10) as answer:  # noqa: S310
             metrics = answer.read().decode()
         arguments = [
@@ -153,7 +170,7 @@ def test_a_password_is_in_no_output_argument_or_metric(
 
         captured = [o.stdout + o.stderr for o in outputs] + [metrics, *arguments]
         captured.append(worker.log.read_text(errors="replace"))
-        assert all(password not in text for text in captured)
+        assert all(password not in text and token not in text for text in captured)
     finally:
         harness.stop()
 

@@ -18,6 +18,7 @@ def _cmd_acls(args: argparse.Namespace) -> int:
         consumer_acls,
         kafka_acls_command,
         producer_acls,
+        topics_acls,
         worker_acls,
     )
 
@@ -33,6 +34,7 @@ def _cmd_acls(args: argparse.Namespace) -> int:
     sections: list[tuple[str, list[Acl]]] = [
         (f"the worker ({settings.processing_guarantee})", worker_acls(settings)),
         ("thresholds produce", producer_acls(settings)),
+        ("thresholds topics (once, to create the topics)", topics_acls(settings)),
     ]
     for topic in (t.threshold_crossings, t.verification_requests, t.account_restrictions):
         sections.append(

@@ -10,7 +10,14 @@ from dataclasses import dataclass
 
 from streams.config import Settings
 
-__all__ = ["Acl", "consumer_acls", "kafka_acls_command", "producer_acls", "worker_acls"]
+__all__ = [
+    "Acl",
+    "consumer_acls",
+    "kafka_acls_command",
+    "producer_acls",
+    "topics_acls",
+    "worker_acls",
+]
 
 
 @dataclass(frozen=True, order=True)
@@ -62,6 +69,18 @@ def worker_acls(settings: Settings) -> list[Acl]:
         acls.append(
             Acl("TRANSACTIONAL_ID", "PREFIXED", internal, "WRITE", "one transaction per partition")
         )
+    return acls
+
+
+def topics_acls(settings: Settings) -> list[Acl]:
+    """What `thresholds topics` needs to create every topic (once, before the workers)."""
+    internal = f"{settings.app_id}-"
+    acls = [
+        _topic(topic, "CREATE", "a topic of the product")
+        for topic in settings.topics.all()
+        if not topic.startswith(internal)
+    ]
+    acls.append(Acl("TOPIC", "PREFIXED", internal, "CREATE", "the changelogs and the ticks"))
     return acls
 
 

@@ -33,6 +33,7 @@ def secure_kafka(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SecureKaf
             "worker-at_least_once": "worker-secret-1",
             "worker-exactly_once": "worker-secret-2",
             "rotating": "rotating-secret-1",
+            "operator": "operator-secret",
             "producer": "producer-secret",
             "reader": "reader-secret",
             "producer-without-0": "producer-secret-0",

@@ -13,7 +13,7 @@ import pytest
 from streams.cli.sandbox import Harness
 from streams.config import Settings
 from streams.kafka import client as kafka_io
-from streams.kafka.acls import Acl, consumer_acls, producer_acls, worker_acls
+from streams.kafka.acls import Acl, consumer_acls, producer_acls, topics_acls, worker_acls
 from streams.kafka.apache.secure import ADMIN, SecureKafka
 from streams.testing.harness import thresholds
 from tests.faults.expectations import assert_outputs_equal_replay, log_from_now
@@ -272,3 +272,16 @@ def test_a_worker_restarted_with_a_rotated_password_goes_on_where_it_stopped(
         assert thresholds(harness, "topics", env=with_old, timeout=120).returncode == 2
     finally:
         harness.stop()
+
+
+def test_thresholds_topics_with_exactly_its_listed_acls_creates_every_topic(
+    secure_kafka: SecureKafka,
+) -> None:
+    harness = _admin_harness(secure_kafka)
+    grant(secure_kafka, "User:operator", topics_acls(harness.settings))
+    operator = security(secure_kafka, "SCRAM-SHA-512", "operator")
+
+    created = thresholds(harness, "topics", env=operator, timeout=120)
+
+    assert created.returncode == 0, created.stderr
+    assert kafka_io.missing_topics(harness.settings) == []

@@ -3,7 +3,13 @@
 from __future__ import annotations
 
 from streams.config import Settings
-from streams.kafka.acls import consumer_acls, kafka_acls_command, producer_acls, worker_acls
+from streams.kafka.acls import (
+    consumer_acls,
+    kafka_acls_command,
+    producer_acls,
+    topics_acls,
+    worker_acls,
+)
 
 
 def rules(acls: list) -> set[tuple[str, str, str, str]]:
@@ -68,3 +74,13 @@ def test_each_acl_is_a_kafka_acls_command() -> None:
 
     assert "--allow-principal User:worker --operation Write --transactional-id app-" in command
     assert command.endswith("--resource-pattern-type prefixed")
+
+
+def test_thresholds_topics_may_create_every_topic_and_changelog() -> None:
+    settings = harness_like()
+    granted = rules(topics_acls(settings))
+
+    for topic in settings.topics.all():
+        assert ("TOPIC", "LITERAL", topic, "CREATE") in granted
+    assert ("TOPIC", "PREFIXED", "app-", "CREATE") in granted
+    assert {r[3] for r in granted} == {"CREATE"}

@@ -24,7 +24,7 @@ from collections import Counter
 from pathlib import Path
 
 from benchmarks.suite import _drain, _lines, replay_crossing_ids
-from streams.cli.live import wait_ready
+from streams.cli.worker_process import wait_ready
 from streams.testing.harness import Harness, find_broker
 
 GUARANTEES = ("at_least_once", "exactly_once")

@@ -38,7 +38,7 @@ from streams.kafka import client as kafka_io
 from streams.process.replay import Replayer
 from streams.testing.harness import Harness, Worker
 from streams.testing.logs import follower_change, generate_events
-from streams.testing.recovery import seconds_to_processing
+from tests.support.recovery import seconds_to_processing
 
 __all__ = ["Results", "Sizes", "run_suite"]
 
@@ -242,7 +242,7 @@ def _spawn_naive(harness: Harness) -> Worker:
     worker = _spawn(
         harness, "naive", [sys.executable, "-m", "benchmarks.naive_app", "worker", "-l", "info"]
     )
-    from streams.cli.live import wait_ready
+    from streams.cli.worker_process import wait_ready
 
     wait_ready(worker.log, worker.process, 120)
     return worker
@@ -639,7 +639,7 @@ def rocksdb(
 
 def _workers(bootstrap: str, n: int, partitions: int = 4) -> Harness:
     """A fresh harness with `n` workers in one group, all ready, the group settled."""
-    from streams.cli.live import wait_ready
+    from streams.cli.worker_process import wait_ready
 
     h = Harness(bootstrap, partitions=partitions)
     h.create_topics()
@@ -656,7 +656,7 @@ def lookup_cost(
 ) -> tuple[float, float, int]:
     """(events/s without lookups, events/s while `per_second` account lookups
     go to the two workers in turn, lookups answered 200), best of two rounds each."""
-    from streams.testing.operations import get
+    from tests.support.operations import get
 
     keys = sorted(
         {k.decode() for k, _ in (kafka_io.key_and_type(line) for line in lines[:5000]) if k}

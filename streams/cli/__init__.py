@@ -10,16 +10,13 @@ from contextlib import ExitStack
 from pathlib import Path
 from typing import IO
 
+from streams.cli.errors import CommandError
 from streams.config import ConfigError, Settings, load_rules
 from streams.process.replay import Counters, Replayer, iter_lines, replay_lines
 
 __all__ = ["main"]
 
 _PROGRESS_MIN_BYTES = 1 << 20
-
-
-class CommandError(Exception):
-    """A one-line error for people; the command exits 2."""
 
 
 def _config_path(args: argparse.Namespace) -> str | None:

@@ -11,7 +11,7 @@ __all__ = ["register"]
 
 
 def _cmd_acls(args: argparse.Namespace) -> int:
-    from streams.cli import CommandError
+    from streams.cli.errors import CommandError
     from streams.config import Settings
     from streams.kafka.acls import (
         Acl,

@@ -129,7 +129,7 @@ def run_demo(log: Path | None = None, config: str | None = None) -> int:
         harness.create_topics()
         worker = harness.start_worker(wait=False)
         with console.status("starting the worker ..."):
-            from streams.cli.live import wait_ready
+            from streams.cli.worker_process import wait_ready
 
             ready = wait_ready(worker.log, worker.process)
         console.print(f"[bold]worker[/bold] ready in {ready:.1f}s (log: {worker.log})")

@@ -20,7 +20,7 @@ def _default_url() -> str:
 
 
 def _cmd_lookup(args: argparse.Namespace) -> int:
-    from streams.cli import CommandError
+    from streams.cli.errors import CommandError
     from streams.config import read_secret
 
     url = (

@@ -140,7 +140,7 @@ class Harness:
         `bootstrap_servers` points this worker (not the harness's own
         clients) at other addresses of the same brokers, e.g. through proxies;
         `security` gives it other credentials than the harness's own."""
-        from streams.cli.live import spawn_worker, wait_ready
+        from streams.cli.worker_process import spawn_worker, wait_ready
 
         log = self.workdir / f"worker-{len(self.workers)}.log"
         port = free_port()

@@ -15,7 +15,7 @@ import yaml
 
 from streams.config import Settings, load_rules
 from streams.core.rules import Rules
-from streams.testing.debian import debian_program
+from tests.support.debian import debian_program
 
 ROOT = Path(__file__).parent.parent.parent
 PROMETHEUS = ROOT / "deploy" / "prometheus"

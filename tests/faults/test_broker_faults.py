@@ -18,7 +18,6 @@ import pytest
 from streams.kafka.apache.cluster import ApacheKafkaCluster
 from streams.kafka.embedded import embedded_broker
 from streams.testing.harness import Harness, thresholds
-from streams.testing.operations import get
 from tests.faults.expectations import (
     assert_none_exited,
     assert_outputs_equal_replay,
@@ -27,7 +26,8 @@ from tests.faults.expectations import (
     wait_processed,
 )
 from tests.faults.relay import relays
-from tests.polling import poll
+from tests.support.operations import get
+from tests.support.polling import poll
 
 OUTAGE_SECONDS = 15.0
 """How long a killed broker stays down, and a hung one stopped."""

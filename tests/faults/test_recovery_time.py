@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from streams.testing.harness import Broker, Harness, Worker
-from streams.testing.recovery import seconds_to_processing
+from tests.support.recovery import seconds_to_processing
 
 SESSION_TIMEOUT = 10.0  # streams.engine.app, fast_start
 

@@ -31,7 +31,7 @@ from streams.testing.logs import (
     hostile_records,
     verification_result,
 )
-from streams.testing.operations import Samples, get, scrape, wait_ready
+from tests.support.operations import Samples, get, scrape, wait_ready
 
 pytestmark = pytest.mark.integration
 

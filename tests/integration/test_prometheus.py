@@ -15,10 +15,10 @@ from typing import Any
 import pytest
 
 from streams.kafka.embedded import free_port
-from streams.testing.debian import debian_program
 from streams.testing.harness import Harness
 from streams.testing.logs import follower_change
-from streams.testing.operations import scrape
+from tests.support.debian import debian_program
+from tests.support.operations import scrape
 
 pytestmark = pytest.mark.integration
 

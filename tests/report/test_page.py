@@ -8,8 +8,8 @@ from pathlib import Path
 from streams.cli.report import run_report
 from streams.config import load_rules
 from streams.process.impact import Scenario
-from streams.testing.debian import debian_program
 from tests.report.test_summary import ROLLOUT, write_log
+from tests.support.debian import debian_program
 
 CHROMIUM_FLAGS = [
     "--headless",

@@ -70,7 +70,9 @@ LAYERS = {
         "streams.kafka",
     },
 }
+LAYERS["streams.testing"] = {*LAYERS["streams.cli"], "streams.cli"}  # the users' test kit
 PRODUCT = [p for p in (ROOT / "streams").rglob("*.py") if _package_of(p) != "streams.testing"]
+SHIPPED = [*(ROOT / "streams").rglob("*.py"), *(ROOT / "schemas").rglob("*.py")]
 
 
 def _ours(name: str) -> str | None:
@@ -84,17 +86,81 @@ def _ours(name: str) -> str | None:
 
 @pytest.mark.parametrize("package", sorted(LAYERS))
 def test_a_layer_imports_only_the_layers_beneath_it(package: str) -> None:
-    paths = [*PRODUCT, *(ROOT / "schemas").rglob("*.py")]
-
     wrong = [
         f"{path.relative_to(ROOT)} imports {name}"
-        for path in paths
+        for path in SHIPPED
         if _package_of(path) == package
         for name in imported_modules(path)
         if (layer := _ours(name)) not in (None, package) and layer not in LAYERS[package]
     ]
 
     assert not wrong
+
+
+def _module_of(path: Path) -> str:
+    parts = path.relative_to(ROOT).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def _import_graph() -> dict[str, set[str]]:
+    """Module -> the modules of ours it imports, at any depth of its code."""
+    modules = {_module_of(p): p for p in SHIPPED}
+
+    def resolve(name: str) -> str | None:  # `from a.b import c`: a.b.c if a module, else a.b
+        while name and name not in modules:
+            name = name.rpartition(".")[0]
+        return name or None
+
+    return {
+        module: {
+            target
+            for name in imported_modules(path)
+            if (target := resolve(name)) is not None and target != module
+        }
+        for module, path in modules.items()
+    }
+
+
+def _cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """The strongly connected components of more than one module (Tarjan)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    found: list[list[str]] = []
+
+    def visit(module: str) -> None:
+        index[module] = low[module] = len(index)
+        stack.append(module)
+        for target in graph[module]:
+            if target not in index:
+                visit(target)
+                low[module] = min(low[module], low[target])
+            elif target in stack:
+                low[module] = min(low[module], index[target])
+        if low[module] == index[module]:
+            component = []
+            while True:
+                top = stack.pop()
+                component.append(top)
+                if top == module:
+                    break
+            if len(component) > 1:
+                found.append(sorted(component))
+
+    for module in sorted(graph):
+        if module not in index:
+            visit(module)
+    return found
+
+
+def test_no_modules_import_each_other_in_a_cycle() -> None:
+    assert _cycles(_import_graph()) == []
+
+
+def test_a_cycle_is_found_when_there_is_one() -> None:
+    graph = {"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}
+
+    assert _cycles(graph) == [["a", "b", "c"]]
 
 
 def test_the_core_imports_only_the_standard_library() -> None:
@@ -109,7 +175,7 @@ def test_the_core_imports_only_the_standard_library() -> None:
 def test_only_the_engine_imports_faust() -> None:
     wrong = [
         f"{path.relative_to(ROOT)} imports {name}"
-        for path in [*PRODUCT, *(ROOT / "schemas").rglob("*.py")]
+        for path in SHIPPED
         if _package_of(path) != "streams.engine"
         for name in imported_modules(path)
         if name.split(".")[0] in {"faust", "mode", "aiokafka"}
@@ -124,6 +190,17 @@ def test_the_product_never_imports_its_test_kit() -> None:
         for path in [*PRODUCT, *(ROOT / "schemas").rglob("*.py")]
         for name in imported_modules(path)
         if name.startswith("streams.testing") or name.split(".")[0] in {"testcontainers", "pytest"}
+    ]
+
+    assert not wrong
+
+
+def test_nothing_shipped_imports_the_repositorys_own_tests() -> None:
+    wrong = [
+        f"{path.relative_to(ROOT)} imports {name}"
+        for path in SHIPPED
+        for name in imported_modules(path)
+        if name.split(".")[0] in {"tests", "benchmarks"}
     ]
 
     assert not wrong

@@ -19,9 +19,9 @@ def debian_program(program: str, package: str) -> str:
         return found
     if os.geteuid() == 0 and shutil.which("apt-get"):
         env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-        subprocess.run(["apt-get", "update", "-q"], env=env, check=False, timeout=600)  # noqa: S607
-        subprocess.run(  # noqa: S603
-            ["apt-get", "install", "-y", "-q", package],  # noqa: S607
+        subprocess.run(["apt-get", "update", "-q"], env=env, check=False, timeout=600)
+        subprocess.run(
+            ["apt-get", "install", "-y", "-q", package],
             env=env,
             check=True,
             timeout=1200,

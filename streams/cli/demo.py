@@ -20,6 +20,7 @@ from rich.console import Console
 
 from streams.cli.sandbox import Harness
 from streams.config import load_rules
+from streams.config.topology import topology
 from streams.core.timestamps import format_utc, parse_rfc3339
 from streams.kafka import client as kafka_io
 from streams.kafka.client import ConsumedRecord
@@ -102,17 +103,6 @@ def _pace(harness: Harness, timed: list[tuple[int, bytes]], done: threading.Even
         done.set()
 
 
-def _outputs(harness: Harness) -> list[str]:
-    t = harness.topics
-    return [
-        t.threshold_crossings,
-        t.verification_requests,
-        t.account_restrictions,
-        t.follower_changes_dlq,
-        t.verification_results_dlq,
-    ]
-
-
 def run_demo(log: Path | None = None, config: str | None = None) -> int:
     """Run the demo; return the exit status."""
     console = Console()
@@ -150,7 +140,7 @@ def run_demo(log: Path | None = None, config: str | None = None) -> int:
         seen: list[ConsumedRecord] = []
         first_crossing: float | None = None
         deadline: float | None = None
-        for record in _follow(harness, _outputs(harness)):
+        for record in _follow(harness, topology(harness.settings).outputs()):
             if record is not None:
                 seen.append(record)
                 if first_crossing is None and record.value.get("type") == "ThresholdCrossed":

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from streams.config import ConfigError, Settings, load_rules
+from streams.config.topology import AGENTS, topology
 
 __all__ = ["register"]
 
@@ -50,7 +51,8 @@ def check_topics(settings: Settings, create: bool) -> None:
             "(create them, or start with --create-topics)"
         )
     counts = kafka_io.partition_counts(settings)
-    inputs = [settings.topics.follower_changes, *kafka_io.policy_input_topics(settings)]
+    plan = topology(settings)
+    inputs = [name for agent in AGENTS for name in plan.inputs(agent)]
     mismatched = {t: counts[t] for t in inputs if counts.get(t) != counts[inputs[0]]}
     if mismatched:
         raise _Refusal(

@@ -53,26 +53,6 @@ class Topics:
             return self.account_restrictions
         return self.verification_requests
 
-    def outputs(self) -> list[str]:
-        """Every topic the workers write."""
-        return [
-            self.threshold_crossings,
-            self.verification_requests,
-            self.account_restrictions,
-            self.follower_changes_dlq,
-            self.verification_results_dlq,
-        ]
-
-    def all(self) -> list[str]:
-        """Every topic of the product."""
-        return [
-            self.follower_changes,
-            self.verification_results,
-            *self.outputs(),
-            f"{self.threshold_crossings}-dlq",
-            self.policy_ticks,
-        ]
-
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Topics:
         """Topic names from `TOPIC_*` variables, defaults otherwise."""

@@ -8,19 +8,17 @@ commits the input offsets only after both (its commit flushes the producer).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
-import weakref
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 from functools import partial
 from typing import Any
 
 import faust
-from faust import streams as faust_streams
 from faust.stores import memory as memory_store
 
 from streams.config import Settings
+from streams.config.topology import AGENTS, CROSSINGS, POLICY, topology
 from streams.core.rules import Rules
 from streams.engine import batches, transport
 from streams.engine.brokers import BrokerWatch, watch_brokers
@@ -28,7 +26,8 @@ from streams.engine.guard import InputGuard
 from streams.engine.metrics import WorkerMetrics
 from streams.engine.pipeline import InFlight
 from streams.engine.probe import latest_offset_is_exact
-from streams.engine.transactions import MIGRATED, Sender, Stale, gate_of, migrated, retrieved
+from streams.engine.state_writes import MARKER, write_state
+from streams.engine.transactions import MIGRATED, Sender, Stale, gate_of, migrated, moved
 from streams.engine.watchdog import fail_fast
 from streams.engine.web import Readiness, register_pages
 from streams.process.processors import (
@@ -57,19 +56,6 @@ def wall_clock_us() -> int:
     return time.time_ns() // 1000
 
 
-@contextlib.contextmanager
-def _as_current(event: Any) -> Iterator[None]:
-    # A table write goes to the changelog partition of Faust's *current* event.
-    # A batch mixes partitions and its state is written after the batch's
-    # outputs are acknowledged, so point the current event at one of the key's
-    # own partition first, exactly as Stream does for each event it yields.
-    token = faust_streams._current_event.set(weakref.ref(event))
-    try:
-        yield
-    finally:
-        faust_streams._current_event.reset(token)
-
-
 def _consumed(events: Sequence[Any]) -> list[Consumed]:
     return [
         Consumed(m.topic, m.partition, m.offset, m.key, m.value)
@@ -80,97 +66,6 @@ def _consumed(events: Sequence[Any]) -> list[Consumed]:
 async def _send_all(sender: Sender, out: list[Outgoing]) -> None:
     """Send every record, then wait for all acknowledgements."""
     await asyncio.gather(*await sender.send_all(out))
-
-
-MARKER = b"\x00end-of-batch"
-"""Table key of the one-record batch that closes each batch's changelog writes."""
-
-
-async def _write(
-    app: faust.App,
-    sender: Sender,
-    table: Any,
-    writes: dict[bytes, tuple[int, bytes]],
-    events: Sequence[Any],
-    markers: bool = True,
-) -> None:
-    """Write the batch's state to the table's store and changelog, then, with
-    `markers`, close it with a batch of exactly one record.
-
-    The changelog records go straight to the producer, awaited together, rather
-    than through `Table.__setitem__`, which queues each one in Faust's producer
-    buffer behind a future of its own (a third of the worker's time with one
-    write per event; measured 7,600 -> 10,000 events/s), as whole record
-    batches per partition (`transport.Producer.send_records`, 15-18k ->
-    21-23k events/s) except under transactions. What the table would do
-    besides is kept: the store write (for the key's partition, hence the
-    current event) and, once the changelog has it, the store's persisted offset.
-
-    Tansu answers ListOffsets(latest) with the start of the last record batch
-    + 1, and Faust's recovery stops at that offset: records after the first
-    one of a multi-record final batch would never be restored. A final batch
-    of one record makes the answer exact, so recovery reads every write;
-    whether the broker needs it is measured at start-up (`streams.engine.probe`).
-    """
-    if not writes:
-        return
-    last_of_partition = {e.message.partition: e for e in events}
-    store = table.data
-    topic = table.changelog_topic.get_topic_name()
-    producer = sender.producer
-    send = sender.send
-    by_partition: dict[int, list[tuple[bytes, bytes]]] = {}
-    for key, (partition, value) in writes.items():
-        by_partition.setdefault(partition, []).append((key, value))
-    pending = []
-    for partition, records in by_partition.items():
-        with _as_current(last_of_partition[partition]):
-            for key, value in records:
-                store[key] = value
-        sizes = [1]  # records behind the last future: one, when sent one by one
-        if isinstance(producer, transport.Producer) and not sender.transactional:
-            sent = await producer.send_records(topic, partition, records, sizes)
-            for future in sent:
-                future.add_done_callback(retrieved)
-        else:  # exactly_once, or another transport
-            sent = [await send(topic, k, v, partition, partition) for k, v in records]
-        if not markers:
-            # the store's persisted offset is the batch's last record's
-            sent[-1].add_done_callback(partial(_persisted, app, store, later=sizes[-1] - 1))
-        pending += sent
-    await asyncio.gather(*pending)
-    if not markers:
-        return
-    for partition, event in last_of_partition.items():
-        marker = str(event.message.offset).encode()
-        with _as_current(event):
-            store[MARKER] = marker
-        closing = await send(topic, MARKER, marker, partition, partition)
-        closing.add_done_callback(partial(_persisted, app, store))
-
-
-async def _moved(app: faust.App, gate: Any, epoch: int, exc: Exception) -> bool:
-    """Whether `exc` means the batch's partition moved (exactly_once): the
-    batch is dropped unacked, and a fenced producer makes the worker rejoin."""
-    if isinstance(exc, Stale) or (gate.enabled and epoch != gate.epoch):
-        return True
-    if isinstance(exc, MIGRATED):
-        await migrated(app.consumer, exc)
-        return True
-    return False
-
-
-def _persisted(app: faust.App, store: Any, sent: asyncio.Future[Any], later: int = 0) -> None:
-    # what Faust's Table does when its changelog write is acknowledged: a
-    # RocksDB store remembers the offset, so a restart reads only what follows
-    if sent.cancelled() or sent.exception() is not None:
-        return
-    written = sent.result()
-    offset = written.offset + later  # `later` records follow the one acknowledged
-    if app.in_transaction:
-        app.tables.persist_offset_on_commit(store, written.topic_partition, offset)
-    else:
-        store.set_persisted_offset(written.topic_partition, offset)
 
 
 def _acker(stream: Any, metrics: WorkerMetrics) -> Callable[[Sequence[Any]], Awaitable[None]]:
@@ -225,19 +120,15 @@ def _getter(table: Any) -> Callable[[bytes], bytes | None]:
 def register(app: faust.App, settings: Settings, rules: Rules) -> None:
     """Declare the topics, tables, agents and timers of the worker on `app`."""
     topics = settings.topics
-    changes = app.topic(topics.follower_changes, schema=_raw())
-    policy_inputs = app.topic(
-        topics.threshold_crossings,
-        topics.verification_results,
-        topics.policy_ticks,
-        schema=_raw(),
-    )
+    plan = topology(settings)
+    changes = app.topic(*plan.inputs(CROSSINGS), schema=_raw())
+    policy_inputs = app.topic(*plan.inputs(POLICY), schema=_raw())
 
     def table(name: str) -> Any:
         # bytes key and value types give raw changelog serializers: the codec
         # has already encoded both
         return app.Table(
-            name, default=None, partitions=settings.partitions, key_type=bytes, value_type=bytes
+            name, default=None, partitions=plan.partitions, key_type=bytes, value_type=bytes
         )
 
     account_state = table("account-state")
@@ -260,7 +151,7 @@ def register(app: faust.App, settings: Settings, rules: Rules) -> None:
 
     policy = PolicyProcessor(rules, topics, _getter(policy_state), scan, last_tick)
     brokers = BrokerWatch(settings.broker_timeout)
-    readiness = Readiness(app, agents=["crossings", "policy"], brokers=brokers)
+    readiness = Readiness(app, agents=list(AGENTS), brokers=brokers)
 
     @app.task
     async def watch_the_brokers() -> None:
@@ -317,13 +208,13 @@ def register(app: faust.App, settings: Settings, rules: Rules) -> None:
             log_refused(crossing.counters)
         await flight.submit(events, await sender.send_all(out), writes, epoch)
 
-    @app.agent(changes, name="crossings")
+    @app.agent(changes, name=CROSSINGS)
     async def crossings(stream: Any) -> None:
         try:
             # the producer, or with exactly_once the transaction manager
             sender = Sender(app, await app.maybe_start_producer(), topics.follower_changes)
             markers = await markers_needed()
-            persist = partial(_write, app, sender, account_state, markers=markers)
+            persist = partial(write_state, app, sender, account_state, markers=markers)
             gate.on_drop(flight.drop)
             acker = _acker(stream, metrics)
             async with flight.running(persist, acker, writer_failed, gate.leave):
@@ -336,7 +227,7 @@ def register(app: faust.App, settings: Settings, rules: Rules) -> None:
                         await gate.guard(epoch, _crossings_batch(events, epoch, sender))
                     except Exception as exc:
                         gate.leave(epoch)
-                        if not await _moved(app, gate, epoch, exc):
+                        if not await moved(app, gate, epoch, exc):
                             raise
         except Exception as exc:  # every input is decoded totally: this is not one
             fail_fast("agent crossings", exc)
@@ -350,12 +241,12 @@ def register(app: faust.App, settings: Settings, rules: Rules) -> None:
             log_refused(policy.counters)
         await _send_all(sender, out)
         clock = {str(p).encode(): (p, str(t).encode()) for p, t in ticks.items()}
-        await _write(app, sender, policy_clock, clock, events, markers)
-        await _write(app, sender, policy_state, writes, events, markers)
+        await write_state(app, sender, policy_clock, clock, events, markers)
+        await write_state(app, sender, policy_state, writes, events, markers)
         gate.check(epoch)
         await ack(events)
 
-    @app.agent(policy_inputs, name="policy")
+    @app.agent(policy_inputs, name=POLICY)
     async def verification_policy(stream: Any) -> None:
         try:
             sender = Sender(app, await app.maybe_start_producer(), topics.threshold_crossings)
@@ -369,7 +260,7 @@ def register(app: faust.App, settings: Settings, rules: Rules) -> None:
                     sender.epoch = epoch
                     await gate.guard(epoch, _policy_batch(events, epoch, sender, markers, ack))
                 except Exception as exc:
-                    if not await _moved(app, gate, epoch, exc):
+                    if not await moved(app, gate, epoch, exc):
                         raise
                 finally:
                     gate.leave(epoch)

@@ -27,6 +27,7 @@ from prometheus_client.registry import Collector
 
 from streams.codec.inputs import REASONS
 from streams.config import Settings
+from streams.config.topology import AGENTS, topology
 from streams.process.processors import LiveCounters
 
 __all__ = ["CONTENT_TYPE", "WorkerMetrics"]
@@ -43,12 +44,10 @@ class _Faust:
 
     def __init__(self, app: Any, settings: Settings, tables: dict[str, Any]) -> None:
         self.app = app
-        topics = settings.topics
-        self.inputs = {
-            topics.follower_changes,
-            topics.threshold_crossings,
-            topics.verification_results,
-        }
+        plan = topology(settings)
+        # the inputs and the crossings the policy reads; not the internal ticks
+        self.inputs = {name for agent in AGENTS for name in plan.inputs(agent)}
+        self.inputs -= set(plan.of_kind("internal"))
         self.tables = tables
         self.changelogs = {t.changelog_topic.get_topic_name(): n for n, t in tables.items()}
 

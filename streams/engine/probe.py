@@ -4,7 +4,7 @@ Kafka answers ListOffsets(latest) with the offset after the last record.
 Tansu answers with the start of the last record batch + 1, and Faust's table
 recovery stops there, so records after the first of a multi-record final
 batch would never be restored; against such a broker every batch of changelog
-writes ends with a batch of one record (`streams.engine.agents.MARKER`).
+writes ends with a batch of one record (`streams.engine.state_writes.MARKER`).
 Whether it is needed is measured, not guessed from a name: one batch of two
 records goes to partition 0 of the internal ticks topic (the policy agent
 ignores what is not a tick), and the answer is compared with the fetch high

@@ -430,3 +430,14 @@ async def _restart_unless_assigned(gate: Gate, epoch: int) -> None:
         log.warning("No assignment %.0f s after a rejoin; restarting the worker", REJOIN_SECONDS)
         logging.shutdown()
         os._exit(RESTART_EXIT_CODE)
+
+
+async def moved(app: Any, gate: Gate, epoch: int, exc: Exception) -> bool:
+    """Whether `exc` means the batch's partition moved (exactly_once): the
+    batch is dropped unacked, and a fenced producer makes the worker rejoin."""
+    if isinstance(exc, Stale) or (gate.enabled and epoch != gate.epoch):
+        return True
+    if isinstance(exc, MIGRATED):
+        await migrated(app.consumer, exc)
+        return True
+    return False

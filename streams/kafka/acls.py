@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from streams.config import Settings
+from streams.config.topology import topology
 
 __all__ = [
     "Acl",
@@ -36,51 +37,38 @@ def _topic(name: str, operation: str, why: str) -> Acl:
 
 
 def worker_acls(settings: Settings) -> list[Acl]:
-    """What a worker needs, in `settings`' guarantee."""
-    t = settings.topics
-    internal = f"{settings.app_id}-"
-    acls = [
-        _topic(t.follower_changes, "READ", "the crossing agent's input"),
-        _topic(t.verification_results, "READ", "the policy's input"),
-        _topic(t.threshold_crossings, "READ", "the policy's input"),
-        _topic(t.threshold_crossings, "WRITE", "the crossings"),
-        _topic(t.policy_ticks, "READ", "the policy's clock"),
-        _topic(t.policy_ticks, "WRITE", "the leader's ticks"),
-        _topic(t.verification_requests, "WRITE", "the policy's requests"),
-        _topic(t.account_restrictions, "WRITE", "the policy's restrictions and lifts"),
-        _topic(t.follower_changes_dlq, "WRITE", "dead letters of the input"),
-        _topic(t.verification_results_dlq, "WRITE", "dead letters of the results"),
-        _topic(f"{t.threshold_crossings}-dlq", "WRITE", "dead letters of the crossings"),
-        Acl("TOPIC", "PREFIXED", internal, "CREATE", "Faust creates its changelogs"),
-        Acl("TOPIC", "PREFIXED", internal, "READ", "the tables' changelogs (recovery)"),
-        Acl("TOPIC", "PREFIXED", internal, "WRITE", "the tables' changelogs"),
-        Acl("GROUP", "LITERAL", settings.app_id, "READ", "the consumer group"),
-    ]
-    # a topic named under the app's prefix (the default policy-ticks topic) is
-    # covered by the prefixed rules
-    covered = {("TOPIC", a.operation) for a in acls if a.pattern_type == "PREFIXED"}
-    acls = [
-        a
-        for a in acls
-        if a.pattern_type == "PREFIXED"
-        or not (a.name.startswith(internal) and (a.resource_type, a.operation) in covered)
+    """What a worker needs, in `settings`' guarantee: read what its agents
+    read, write what they write (the topology's own lists), and the app's
+    prefixed names."""
+    plan = topology(settings)
+    prefix = plan.internal_prefix
+    acls = []
+    for t in plan.topics:
+        if t.name.startswith(prefix):  # the default ticks topic: the prefixed rules cover it
+            continue
+        if t.read_by:
+            acls.append(_topic(t.name, "READ", t.about))
+        if t.written_by:
+            acls.append(_topic(t.name, "WRITE", t.about))
+    acls += [
+        Acl("TOPIC", "PREFIXED", prefix, "CREATE", "Faust creates its changelogs and leader topic"),
+        Acl("TOPIC", "PREFIXED", prefix, "READ", "the tables' changelogs (recovery)"),
+        Acl("TOPIC", "PREFIXED", prefix, "WRITE", "the tables' changelogs"),
+        Acl("GROUP", "LITERAL", plan.group, "READ", "the consumer group"),
     ]
     if settings.processing_guarantee == "exactly_once":
         acls.append(
-            Acl("TRANSACTIONAL_ID", "PREFIXED", internal, "WRITE", "one transaction per partition")
+            Acl("TRANSACTIONAL_ID", "PREFIXED", prefix, "WRITE", "one transaction per partition")
         )
     return acls
 
 
 def topics_acls(settings: Settings) -> list[Acl]:
     """What `thresholds topics` needs to create every topic (once, before the workers)."""
-    internal = f"{settings.app_id}-"
-    acls = [
-        _topic(topic, "CREATE", "a topic of the product")
-        for topic in settings.topics.all()
-        if not topic.startswith(internal)
-    ]
-    acls.append(Acl("TOPIC", "PREFIXED", internal, "CREATE", "the changelogs and the ticks"))
+    plan = topology(settings)
+    prefix = plan.internal_prefix
+    acls = [_topic(t.name, "CREATE", t.about) for t in plan.topics if not t.name.startswith(prefix)]
+    acls.append(Acl("TOPIC", "PREFIXED", prefix, "CREATE", "the changelogs and the ticks"))
     return acls
 
 
@@ -94,10 +82,8 @@ def consumer_acls(topic: str, group: str) -> list[Acl]:
 
 def producer_acls(settings: Settings) -> list[Acl]:
     """What `thresholds produce` needs (follower changes and verification results)."""
-    t = settings.topics
     return [
-        _topic(t.follower_changes, "WRITE", "follower changes"),
-        _topic(t.verification_results, "WRITE", "verification results"),
+        _topic(name, "WRITE", "what the log holds") for name in topology(settings).of_kind("input")
     ]
 
 

@@ -17,6 +17,7 @@ from typing import Any, TypeVar
 
 from streams import codec
 from streams.config import ConfigError, Settings
+from streams.config.topology import POLICY, topology
 from streams.kafka.bootstrap import answering, untrusted_certificate
 
 _R = TypeVar("_R")
@@ -47,9 +48,6 @@ __all__ = [
     "topic_access",
     "wait_committed",
 ]
-
-TOPIC_CONFIG = {"retention.ms": "-1", "cleanup.policy": "delete"}
-CHANGELOG_CONFIG = {"retention.ms": "-1", "cleanup.policy": "compact"}
 
 
 class BrokerUnavailable(ConfigError):
@@ -221,10 +219,7 @@ def _retriable(exc: BaseException) -> bool:
 
 def changelog_topics(settings: Settings) -> list[str]:
     """The changelog topics of the worker's tables."""
-    return [
-        f"{settings.app_id}-{table}-changelog"
-        for table in ("account-state", "policy-state", "policy-clock")
-    ]
+    return topology(settings).changelogs()
 
 
 def missing_topics(settings: Settings) -> list[str]:
@@ -239,7 +234,7 @@ def topic_access(settings: Settings) -> tuple[list[str], list[str]]:
 
     def ask(admin: Any) -> tuple[list[str], list[str]]:
         existing = set(admin.list_topics())
-        unlisted = [t for t in settings.topics.all() if t not in existing]
+        unlisted = [t.name for t in topology(settings).topics if t.name not in existing]
         if not unlisted:
             return [], []
         refused = _refused(admin, unlisted)
@@ -265,18 +260,17 @@ def ensure_topics(settings: Settings) -> list[str]:
 
     def create(admin: Any) -> list[str]:
         existing = set(admin.list_topics())
-        wanted = [(t, TOPIC_CONFIG) for t in settings.topics.all()]
-        wanted += [(t, CHANGELOG_CONFIG) for t in changelog_topics(settings)]
-        durability = {"min.insync.replicas": str(settings.min_insync_replicas)}
+        plan = topology(settings)
+        durability = {"min.insync.replicas": str(plan.min_insync_replicas)}
         new = [
             NewTopic(
-                t,
-                settings.partitions,
-                settings.replication_factor,
-                topic_configs={**c, **durability},
+                t.name,
+                plan.partitions,
+                plan.replication_factor,
+                topic_configs={**t.config, **durability},
             )
-            for t, c in wanted
-            if t not in existing
+            for t in plan.created()
+            if t.name not in existing
         ]
         if new:
             # another worker was first, or an earlier try created them
@@ -345,7 +339,7 @@ def partition_counts(settings: Settings) -> dict[str, int]:
     consumer = _consumer(settings)
     try:
         counts = {}
-        for topic in [*settings.topics.all(), *changelog_topics(settings)]:
+        for topic in (t.name for t in topology(settings).created()):
             partitions = consumer.partitions_for_topic(topic)
             if partitions:
                 counts[topic] = len(partitions)
@@ -356,8 +350,7 @@ def partition_counts(settings: Settings) -> dict[str, int]:
 
 def policy_input_topics(settings: Settings) -> list[str]:
     """The topics the policy agent reads, co-partitioned with its tables."""
-    t = settings.topics
-    return [t.threshold_crossings, t.verification_results, t.policy_ticks]
+    return topology(settings).inputs(POLICY)
 
 
 def key_and_type(raw: bytes) -> tuple[bytes | None, object]:

@@ -9,6 +9,7 @@ from pathlib import Path
 import orjson
 import pytest
 
+from streams.config.topology import topology
 from streams.core.rules import Rules
 from streams.kafka.embedded import embedded_broker
 from streams.kafka.verify import Report, compare, expected_from_log
@@ -140,7 +141,7 @@ def test_exactly_once_under_kill_9_gives_each_record_exactly_once_to_read_commit
         report = compare(expected[t.threshold_crossings], [r.value for r in crossings])
         assert report.ok, explain(report)
         assert report.duplicates == 0
-        policy = harness.read(*t.outputs(), committed_only=True)
+        policy = harness.read(*topology(harness.settings).outputs(), committed_only=True)
         ids = [r.value["event_id"] for r in policy if "event_id" in r.value]
         assert len(ids) == len(set(ids)), "a read_committed consumer saw a record twice"
     finally:

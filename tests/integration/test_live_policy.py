@@ -6,6 +6,7 @@ import time
 
 import orjson
 
+from streams.config.topology import topology
 from streams.core.policy import DAY_US
 from streams.core.timestamps import format_utc
 from streams.kafka import client as kafka_io
@@ -100,7 +101,10 @@ def test_a_verification_result_with_personal_data_is_dead_lettered_and_stored_no
     letters = thresholds_harness.read(t.verification_results_dlq)
     assert [r.value["reason"] for r in letters] == ["unexpected_field"]
     assert letters[0].value["redacted_fields"] == ["real_name"]
-    outputs = [orjson.dumps(r.value) for r in thresholds_harness.read(*t.outputs())]
+    outputs = [
+        orjson.dumps(r.value)
+        for r in thresholds_harness.read(*topology(thresholds_harness.settings).outputs())
+    ]
     tables = kafka_io.read_all_values(
         thresholds_harness.settings, changelog_topics(thresholds_harness.settings)
     )

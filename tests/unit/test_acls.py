@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from streams.config import Settings
+from streams.config.topology import topology
 from streams.kafka.acls import (
     consumer_acls,
     kafka_acls_command,
@@ -33,7 +34,7 @@ def test_the_worker_reads_its_inputs_and_writes_its_outputs() -> None:
 
     for topic in (t.follower_changes, t.verification_results, t.threshold_crossings, "ticks"):
         assert ("TOPIC", "LITERAL", topic, "READ") in granted
-    for topic in [*t.outputs(), f"{t.threshold_crossings}-dlq", "ticks"]:
+    for topic in [*topology(settings).outputs(), "ticks"]:
         assert ("TOPIC", "LITERAL", topic, "WRITE") in granted
     assert ("GROUP", "LITERAL", "app", "READ") in granted
     assert ("TOPIC", "PREFIXED", "app-", "CREATE") in granted
@@ -80,7 +81,7 @@ def test_thresholds_topics_may_create_every_topic_and_changelog() -> None:
     settings = harness_like()
     granted = rules(topics_acls(settings))
 
-    for topic in settings.topics.all():
+    for topic in (t.name for t in topology(settings).topics):
         assert ("TOPIC", "LITERAL", topic, "CREATE") in granted
     assert ("TOPIC", "PREFIXED", "app-", "CREATE") in granted
     assert {r[3] for r in granted} == {"CREATE"}

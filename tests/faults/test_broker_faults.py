@@ -18,14 +18,14 @@ import pytest
 from streams.kafka.apache.cluster import ApacheKafkaCluster
 from streams.kafka.embedded import embedded_broker
 from streams.testing.harness import Harness, thresholds
-from tests.faults.expectations import (
+from tests.faults.relay import relays
+from tests.support.expectations import (
     assert_none_exited,
     assert_outputs_equal_replay,
     log_from_now,
     stop_each_cleanly,
     wait_processed,
 )
-from tests.faults.relay import relays
 from tests.support.operations import get
 from tests.support.polling import poll
 

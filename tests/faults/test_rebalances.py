@@ -20,11 +20,13 @@ from streams.core.timestamps import format_utc
 from streams.kafka.client import client_config
 from streams.testing.harness import Broker, Harness, Worker
 from streams.testing.logs import follower_change
-from tests.faults.expectations import (
+from tests.support.expectations import (
+    JOINING,
     assert_outputs_equal_replay,
     errors_of,
     log_from_now,
     stop_each_cleanly,
+    wait_logged,
     wait_processed,
 )
 
@@ -205,8 +207,8 @@ def test_a_deadline_whose_account_changes_owner_fires_exactly_once(
         harness.start_worker(wait=False)
         harness.produce(crossings)
         harness.wait_for(t.verification_requests, len(accounts))
-        harness.start_worker(wait=False)  # the deadlines fall due while partitions move
-        time.sleep(3)
+        third = harness.start_worker(wait=False)  # the deadlines fall due while partitions move
+        wait_logged(third, JOINING, "the third worker starting to join")
         first.kill()
         restricted = harness.wait_for(t.account_restrictions, len(accounts), timeout=120)
         harness.wait_processed()

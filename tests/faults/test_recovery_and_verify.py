@@ -11,7 +11,8 @@ import orjson
 
 from streams.kafka import client as kafka_io
 from streams.testing.harness import Harness, thresholds
-from tests.faults.test_crashes import crossings_report, explain, write_log
+from tests.faults.test_crashes import write_log
+from tests.support.expectations import against_replay, explain
 
 
 def test_a_restart_with_a_large_changelog_while_input_keeps_arriving_loses_nothing(
@@ -29,7 +30,7 @@ def test_a_restart_with_a_large_changelog_while_input_keeps_arriving_loses_nothi
     feeder.join()
     thresholds_harness.wait_processed(timeout=180)
 
-    report = crossings_report(thresholds_harness, log)
+    report = against_replay(thresholds_harness, log)
     assert report.ok, explain(report)
 
 
@@ -53,7 +54,7 @@ def test_a_worker_restarted_onto_a_backlog_resumes_it_without_a_gap(
     for worker_log in thresholds_harness.worker_logs():
         for line in worker_log.splitlines():
             assert not ("were lost inside the worker" in line and changes in line), line
-    assert crossings_report(thresholds_harness, log).ok
+    assert against_replay(thresholds_harness, log).ok
 
 
 def verify(harness: Harness, log: Path) -> subprocess.CompletedProcess[str]:

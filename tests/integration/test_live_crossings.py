@@ -8,9 +8,10 @@ from pathlib import Path
 import orjson
 
 from streams.core.rules import Rules
-from streams.kafka.verify import compare, expected_from_log
+from streams.kafka.verify import expected_from_log
 from streams.testing.harness import Harness
 from streams.testing.logs import follower_change, generate_events
+from tests.support.expectations import against_replay
 
 
 def write(tmp_path: Path, values: list[dict[str, object]] | list[bytes]) -> Path:
@@ -31,10 +32,7 @@ def test_a_produced_log_yields_exactly_the_crossings_replay_gives(
     thresholds_harness.produce(values)
     thresholds_harness.wait_processed()
 
-    t = thresholds_harness.topics
-    expected = expected_from_log(log, Rules(), thresholds_harness.settings)
-    actual = thresholds_harness.read(t.threshold_crossings)
-    report = compare(expected[t.threshold_crossings], [r.value for r in actual])
+    report = against_replay(thresholds_harness, log)
     assert report.ok, (report.missing[:3], report.extra[:3], report.conflicting[:3])
     assert report.expected > 50
 
@@ -53,10 +51,7 @@ def test_commits_every_few_acks_neither_skip_records_nor_restart_the_worker(
     thresholds_harness.wait_processed(timeout=120)
 
     assert "were lost inside the worker" not in worker.log.read_text()
-    t = thresholds_harness.topics
-    expected = expected_from_log(log, Rules(), thresholds_harness.settings)
-    actual = thresholds_harness.read(t.threshold_crossings)
-    assert compare(expected[t.threshold_crossings], [r.value for r in actual]).ok
+    assert against_replay(thresholds_harness, log).ok
 
 
 def test_crossings_of_an_account_keep_their_order_on_the_topic(
@@ -135,10 +130,7 @@ def test_a_worker_stopped_mid_log_and_restarted_neither_misses_nor_invents_a_cro
     thresholds_harness.produce(values[2000:])
     thresholds_harness.wait_processed()
 
-    t = thresholds_harness.topics
-    expected = expected_from_log(log, Rules(), thresholds_harness.settings)
-    actual = thresholds_harness.read(t.threshold_crossings)
-    report = compare(expected[t.threshold_crossings], [r.value for r in actual])
+    report = against_replay(thresholds_harness, log)
     assert report.ok, (report.missing[:3], report.extra[:3], report.conflicting[:3])
 
 

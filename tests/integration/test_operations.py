@@ -32,6 +32,7 @@ from streams.testing.logs import (
     verification_result,
 )
 from tests.support.operations import Samples, get, scrape, wait_ready
+from tests.support.polling import poll
 
 pytestmark = pytest.mark.integration
 
@@ -131,15 +132,15 @@ def test_metrics_count_what_replay_counts_and_lag_returns_to_zero(
     h.wait_processed(timeout=120)
     expected = expected_from_log(log, Rules(), h.settings)
 
-    deadline = time.monotonic() + 30
-    while True:
+    def caught_up() -> Samples | None:
         samples = scrape(worker.url)
         lag = _family(samples, "thresholds_consumer_lag", "topic", "partition")
-        if (lag and not any(lag.values())) or time.monotonic() > deadline:
-            break
-        time.sleep(0.5)
-    assert lag[(t.follower_changes, "0")] == 0, lag
-    assert not any(lag.values()), lag
+        return samples if lag and not any(lag.values()) else None
+
+    samples = poll(caught_up, timeout=30, what="lag 0 on every partition", every=0.5)
+    assert (t.follower_changes, "0") in _family(
+        samples, "thresholds_consumer_lag", "topic", "partition"
+    )
 
     to_results = sum(1 for line in lines if key_and_type(line)[1] == VERIFICATION_RESULT)
     assert _value(samples, "thresholds_events_total", topic=t.follower_changes) == len(lines) - (
@@ -167,16 +168,14 @@ def test_metrics_count_what_replay_counts_and_lag_returns_to_zero(
 
     # the policy's wall-clock tick restricts overdue requests any second now:
     # the count must come to what the topics hold, whenever it is read
-    deadline = time.monotonic() + 30
-    while True:
-        emitted = Counter(
+    def agreeing() -> Counter[tuple[str, ...]] | None:
+        emitted: Counter[tuple[str, ...]] = Counter(
             (r.value["type"],) for r in h.read(t.verification_requests, t.account_restrictions)
         )
         counted = _family(scrape(worker.url), "thresholds_policy_outputs_total", "type")
-        if counted == emitted or time.monotonic() > deadline:
-            break
-        time.sleep(0.5)
-    assert counted == emitted
+        return emitted if counted == emitted else None
+
+    emitted = poll(agreeing, timeout=30, what="the policy's counts equal its topics", every=0.5)
     assert emitted[("VerificationRequested",)] > 10
     replayer = _final_states(log, h)
     assert _value(samples, "thresholds_stale_events_total") == (

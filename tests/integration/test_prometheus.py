@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import subprocess
-import time
 import urllib.parse
 import urllib.request
 from collections.abc import Iterator
@@ -19,6 +18,7 @@ from streams.testing.harness import Harness
 from streams.testing.logs import follower_change
 from tests.support.debian import debian_program
 from tests.support.operations import scrape
+from tests.support.polling import poll
 
 pytestmark = pytest.mark.integration
 
@@ -67,18 +67,6 @@ def prometheus(thresholds_harness: Harness, tmp_path: Path) -> Iterator[tuple[st
         log.close()
 
 
-def _until(condition: Any, timeout: float = 60.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            found = condition()
-        except OSError:
-            found = None
-        if found or time.monotonic() > deadline:
-            return found
-        time.sleep(0.5)
-
-
 def test_prometheus_stores_the_workers_series_and_loads_the_alert_rules(
     prometheus: tuple[str, str], thresholds_harness: Harness
 ) -> None:
@@ -100,7 +88,13 @@ def test_prometheus_stores_the_workers_series_and_loads_the_alert_rules(
         result = _api(base, "query", query=query)["result"]
         return float(result[0]["value"][1]) if result else None
 
-    assert _until(lambda: stored(f'thresholds_events_total{{topic="{topic}"}}') == read)
+    poll(
+        lambda: stored(f'thresholds_events_total{{topic="{topic}"}}') == read,
+        timeout=60,
+        what="Prometheus storing the worker's count",
+        every=0.5,
+        ignoring=(OSError,),
+    )
     crossings = 'thresholds_crossings_total{platform="weibo",threshold="500000",direction="up"}'
     assert stored(crossings) == crossed
     assert stored('thresholds_ready{job="thresholds"}') == 1

@@ -16,8 +16,8 @@ from streams.kafka import client as kafka_io
 from streams.kafka.acls import Acl, consumer_acls, producer_acls, topics_acls, worker_acls
 from streams.kafka.apache.secure import ADMIN, SecureKafka
 from streams.testing.harness import thresholds
-from tests.faults.expectations import assert_outputs_equal_replay, log_from_now
 from tests.security.test_connections import security
+from tests.support.expectations import assert_outputs_equal_replay, log_from_now
 
 
 def grant(broker: SecureKafka, principal: str, acls: list[Acl]) -> None:

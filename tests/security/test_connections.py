@@ -17,7 +17,7 @@ import pytest
 from streams.cli.sandbox import Harness
 from streams.kafka.apache.secure import ADMIN, SecureKafka, make_pki
 from streams.testing.harness import thresholds
-from tests.faults.expectations import assert_outputs_equal_replay, log_from_now
+from tests.support.expectations import assert_outputs_equal_replay, log_from_now
 
 MODES = ["SCRAM-SHA-256", "SCRAM-SHA-512", "PLAIN", "mutual TLS"]
 

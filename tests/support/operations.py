@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
-import time
 import urllib.error
 import urllib.request
 from typing import Any
 
 from prometheus_client.parser import text_string_to_metric_families
+
+from tests.support.polling import poll
 
 __all__ = ["Samples", "get", "scrape", "wait_ready"]
 
@@ -40,14 +41,9 @@ def scrape(url: str) -> Samples:
 
 def wait_ready(url: str, timeout: float = 60.0) -> None:
     """Block until `url/ready` answers 200."""
-    deadline = time.monotonic() + timeout
-    last: Any = None
-    while time.monotonic() < deadline:
-        try:
-            status, last = get(f"{url}/ready", timeout=2)
-            if status == 200:
-                return
-        except OSError as exc:
-            last = exc
-        time.sleep(0.2)
-    raise TimeoutError(f"{url} not ready after {timeout:.0f}s: {last}")
+    poll(
+        lambda: get(f"{url}/ready", timeout=2)[0] == 200,
+        timeout=timeout,
+        what=f"{url}/ready answering 200",
+        ignoring=(OSError,),
+    )

@@ -12,9 +12,10 @@ from pathlib import Path
 import orjson
 
 from streams.core.rules import Rules
-from streams.kafka.verify import compare, expected_from_log
+from streams.kafka.verify import Report, compare, expected_from_log
 from streams.testing.harness import Harness, Worker
 from streams.testing.logs import generate_events
+from tests.support.polling import poll
 
 
 def log_from_now(
@@ -43,6 +44,28 @@ def assert_outputs_equal_replay(harness: Harness, log: Path, *, exactly_once: bo
         )
         if exactly_once:
             assert report.duplicates == 0, f"{topic}: read_committed saw {report.duplicates} twice"
+
+
+def against_replay(
+    harness: Harness, log: Path, *topics: str, committed_only: bool = False
+) -> Report:
+    """`compare` of what replay of `log` writes to `topics` (the crossings by
+    default) with what they hold."""
+    wanted = list(topics) or [harness.topics.threshold_crossings]
+    expected = expected_from_log(log, Rules(), harness.settings)
+    actual = harness.read(*wanted, committed_only=committed_only)
+    return compare(
+        [record for topic in wanted for record in expected.get(topic, [])],
+        [r.value for r in actual],
+    )
+
+
+def explain(report: Report) -> str:
+    """The first differences of a comparison, for a failure message."""
+    return (
+        f"missing={report.missing[:3]} extra={report.extra[:3]} "
+        f"conflicting={report.conflicting[:3]} duplicates={report.duplicates}"
+    )
 
 
 def errors_of(worker: Worker) -> str:
@@ -75,3 +98,18 @@ def stop_each_cleanly(workers: list[Worker]) -> None:
     for worker in workers:
         worker.terminate(timeout=60)
         assert worker.process.returncode == 0, errors_of(worker)
+
+
+def wait_logged(worker: Worker, text: bytes, what: str, timeout: float = 120.0) -> None:
+    """Until `worker`'s log holds `text` (for a fault timed to a moment of its work)."""
+    poll(
+        lambda: worker.log.exists() and text in worker.log.read_bytes(),
+        timeout=timeout,
+        what=what,
+    )
+
+
+ASSIGNED = b"Setting newly assigned partitions"
+"""aiokafka's line when a worker is given its partitions (it has joined)."""
+JOINING = b"(Re-)joining group"
+"""aiokafka's line when a worker starts to join (a rebalance begins)."""

@@ -38,7 +38,6 @@ __all__ = [
     "open_consumer",
     "partition_counts",
     "policy_input_topics",
-    "produce_log",
     "read_all",
     "read_all_values",
     "refused",
@@ -288,49 +287,22 @@ def _producer(settings: Settings) -> Any:
     return KafkaProducer(**client_config(settings), linger_ms=5, batch_size=256 * 1024, acks="all")
 
 
-def produce_log(
-    settings: Settings,
-    topic: str,
-    results_topic: str,
-    lines: Iterable[bytes],
-    *,
-    progress: Callable[[int], None] | None = None,
-) -> int:
-    """Send log lines keyed `{platform}:{account_id}` (null when unreadable).
-
-    `VerificationResult` lines go to `results_topic`, every other line to `topic`.
-    """
-    producer = _producer(settings)
-    n = 0
-    try:
-        for raw in lines:
-            key, kind = key_and_type(raw)
-            target = results_topic if kind == codec.VERIFICATION_RESULT else topic
-            producer.send(target, key=key, value=raw)
-            n += 1
-            if progress is not None and n % 5000 == 0:
-                progress(n)
-        producer.flush()
-    finally:
-        producer.close()
-    if progress is not None:
-        progress(n)
-    return n
-
-
 def send_raw(
     settings: Settings, topic: str, records: Iterable[tuple[bytes | None, bytes | None]]
 ) -> int:
     """Send (key, value) records to `topic` exactly as given, in order."""
     producer = _producer(settings)
+    failures: list[BaseException] = []
     n = 0
     try:
         for key, value in records:
-            producer.send(topic, key=key, value=value)
+            producer.send(topic, key=key, value=value).add_errback(failures.append)
             n += 1
         producer.flush()
     finally:
         producer.close()
+    if failures:  # flush() returns whether or not the broker took them
+        raise BrokerUnavailable(f"{len(failures)} of {n} records not produced: {failures[0]!r}")
     return n
 
 

@@ -94,13 +94,13 @@ def test_workers_ride_through_a_broker_fault_losing_and_repeating_nothing(
     try:
         workers = [harness.start_worker(), harness.start_worker()]
         harness.produce(chunks[0])
-        produced = threading.Thread(target=_produce_slowly, args=(harness, chunks[1:]))
+        produced = _SlowProducer(harness, chunks[1:])
 
         started = time.monotonic()
         produced.start()
         FAULTS[fault](kafka_cluster, harness)
         healed = time.monotonic()
-        produced.join(timeout=300)
+        produced.done()
         wait_processed(harness, 300)
         settled = time.monotonic()
 
@@ -115,11 +115,29 @@ def test_workers_ride_through_a_broker_fault_losing_and_repeating_nothing(
         harness.stop()
 
 
-def _produce_slowly(harness: Harness, chunks: list[list[bytes]]) -> None:
-    # the log arrives while the fault happens, a chunk each second
-    for chunk in chunks:
-        harness.produce(chunk)
-        time.sleep(1.0)
+class _SlowProducer(threading.Thread):
+    """The log arriving while the fault happens, a chunk each second; `done()`
+    raises what stopped it, so a test never checks a log it only half sent."""
+
+    def __init__(self, harness: Harness, chunks: list[list[bytes]]) -> None:
+        super().__init__(daemon=True)
+        self.harness, self.chunks = harness, chunks
+        self.failure: BaseException | None = None
+
+    def run(self) -> None:
+        try:
+            for chunk in self.chunks:
+                self.harness.produce(chunk)
+                time.sleep(1.0)
+        except BaseException as exc:  # re-raised by done()
+            self.failure = exc
+
+    def done(self, timeout: float = 300) -> None:
+        self.join(timeout)
+        if self.is_alive():
+            raise TimeoutError(f"the log was not produced within {timeout:.0f}s")
+        if self.failure is not None:
+            raise self.failure
 
 
 @pytest.mark.parametrize("outage", ["killed", "hung"])
@@ -215,7 +233,7 @@ def test_workers_cut_from_one_broker_for_30_seconds_lose_and_repeat_nothing(
             via = kafka_cluster.relayed_servers
             workers = [harness.start_worker(bootstrap_servers=via) for _ in range(2)]
             harness.produce(chunks[0])
-            produced = threading.Thread(target=_produce_slowly, args=(harness, chunks[1:]))
+            produced = _SlowProducer(harness, chunks[1:])
             produced.start()
             cut = relayed[0]  # the workers lose node 1; the producer does not
 
@@ -223,7 +241,7 @@ def test_workers_cut_from_one_broker_for_30_seconds_lose_and_repeat_nothing(
             time.sleep(2 * OUTAGE_SECONDS)
             cut.heal()
             healed = time.monotonic()
-            produced.join(timeout=300)
+            produced.done()
             wait_processed(harness, 300)
 
             assert_none_exited(workers)

@@ -9,7 +9,6 @@ from pathlib import Path
 
 import orjson
 
-from streams.kafka import client as kafka_io
 from streams.testing.harness import Harness, thresholds
 from tests.faults.test_crashes import write_log
 from tests.support.expectations import against_replay, explain
@@ -74,12 +73,14 @@ def test_verify_says_ok_for_a_complete_topic_and_names_an_invented_crossing(
         **thresholds_harness.read(thresholds_harness.topics.threshold_crossings)[0].value,
         "event_id": "00000000-0000-5000-8000-000000000000",
     }
-    producer_settings = thresholds_harness.settings
-    kafka_io.produce_log(
-        producer_settings,
+    thresholds_harness.send_raw(
         thresholds_harness.topics.threshold_crossings,
-        "unused",
-        [orjson.dumps(forged)],
+        [
+            (
+                b"%s:%s" % (forged["platform"].encode(), forged["account_id"].encode()),
+                orjson.dumps(forged),
+            )
+        ],
     )
     bad = verify(thresholds_harness, log)
 

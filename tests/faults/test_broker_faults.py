@@ -73,6 +73,21 @@ FAULTS: dict[str, Callable[[ApacheKafkaCluster, Harness], None]] = {
 }
 
 
+def _replicated(cluster: ApacheKafkaCluster, guarantee: str) -> Harness:
+    """Four partitions, three replicas each, topics created."""
+    harness = Harness(
+        cluster.bootstrap_servers, partitions=4, replication=3, processing_guarantee=guarantee
+    )
+    harness.create_topics()
+    return harness
+
+
+def _in_chunks(tmp_path: Path, seed: int) -> tuple[Path, list[list[bytes]]]:
+    """A log of 20,000 events from now, in ten chunks."""
+    log, lines = log_from_now(tmp_path, 20_000, seed=seed)
+    return log, [lines[i * 2_000 : (i + 1) * 2_000] for i in range(10)]
+
+
 @pytest.mark.parametrize("guarantee", ["at_least_once", "exactly_once"])
 @pytest.mark.parametrize("fault", list(FAULTS))
 def test_workers_ride_through_a_broker_fault_losing_and_repeating_nothing(
@@ -82,15 +97,8 @@ def test_workers_ride_through_a_broker_fault_losing_and_repeating_nothing(
     guarantee: str,
     recovery_figures: list[str],
 ) -> None:
-    harness = Harness(
-        kafka_cluster.bootstrap_servers,
-        partitions=4,
-        replication=3,
-        processing_guarantee=guarantee,
-    )
-    harness.create_topics()
-    log, lines = log_from_now(tmp_path, 20_000, seed=40 + list(FAULTS).index(fault))
-    chunks = [lines[i * 2_000 : (i + 1) * 2_000] for i in range(10)]
+    harness = _replicated(kafka_cluster, guarantee)
+    log, chunks = _in_chunks(tmp_path, seed=40 + list(FAULTS).index(fault))
     try:
         workers = [harness.start_worker(), harness.start_worker()]
         harness.produce(chunks[0])
@@ -218,15 +226,8 @@ def test_workers_cut_from_one_broker_for_30_seconds_lose_and_repeat_nothing(
     guarantee: str,
     recovery_figures: list[str],
 ) -> None:
-    harness = Harness(
-        kafka_cluster.bootstrap_servers,
-        partitions=4,
-        replication=3,
-        processing_guarantee=guarantee,
-    )
-    harness.create_topics()
-    log, lines = log_from_now(tmp_path, 20_000, seed=52)
-    chunks = [lines[i * 2_000 : (i + 1) * 2_000] for i in range(10)]
+    harness = _replicated(kafka_cluster, guarantee)
+    log, chunks = _in_chunks(tmp_path, seed=52)
     pairs = [(n.relay_port, n.proxied_port) for n in kafka_cluster.nodes]
     with relays(pairs) as relayed:
         try:

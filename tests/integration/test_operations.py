@@ -31,7 +31,7 @@ from streams.testing.logs import (
     hostile_records,
     verification_result,
 )
-from tests.support.operations import Samples, get, scrape, wait_ready
+from tests.support.operations import Samples, get, scrape, wait_ready_answers_200
 from tests.support.polling import poll
 
 pytestmark = pytest.mark.integration
@@ -84,7 +84,7 @@ def ops_harness(thresholds_harness: Harness) -> Harness:
 
 def test_probes_answer_ok_and_ready_once_the_worker_is_in_its_group(ops_harness: Harness) -> None:
     worker = ops_harness.start_worker()
-    wait_ready(worker.url)
+    wait_ready_answers_200(worker.url)
     assert get(f"{worker.url}/health") == (200, {"status": "ok"})
     assert get(f"{worker.url}/ready") == (200, {"status": "ready"})
 
@@ -231,7 +231,7 @@ def test_lookup_answers_the_account_as_the_tables_hold_it(
 
 def test_lookup_needs_the_token_and_probes_do_not(ops_harness: Harness) -> None:
     worker = ops_harness.start_worker()
-    wait_ready(worker.url)
+    wait_ready_answers_200(worker.url)
     assert get(f"{worker.url}/accounts/weibo/someone")[0] == 401
     assert get(f"{worker.url}/accounts/weibo/someone", "wrong")[0] == 401
     assert get(f"{worker.url}/health")[0] == 200
@@ -242,7 +242,7 @@ def test_lookup_refuses_a_bad_platform_and_says_404_for_an_unknown_account(
     ops_harness: Harness,
 ) -> None:
     worker = ops_harness.start_worker()
-    wait_ready(worker.url)
+    wait_ready_answers_200(worker.url)
     assert get(f"{worker.url}/accounts/Not%20A%20Platform/x", TOKEN)[0] == 400
     assert get(f"{worker.url}/accounts/weibo/never-seen", TOKEN)[0] == 404
 
@@ -278,7 +278,7 @@ def test_every_worker_answers_every_account_by_forwarding_to_its_owner(
         h.produce(lines)
         h.wait_processed(timeout=180)
         for worker in (first, second):
-            wait_ready(worker.url, timeout=120)
+            wait_ready_answers_200(worker.url, timeout=120)
         held = [
             _value(scrape(w.url), "thresholds_accounts", table="account-state")
             for w in (first, second)
@@ -358,7 +358,7 @@ def test_ready_drops_while_the_group_rebalances_after_a_kill_and_comes_back(
     try:
         survivor, victim = h.start_worker(), h.start_worker()
         for worker in (survivor, victim):
-            wait_ready(worker.url, timeout=120)
+            wait_ready_answers_200(worker.url, timeout=120)
         h.produce([orjson.dumps(follower_change(f"k{i}", 600_000)) for i in range(40)])
         h.wait_processed(timeout=60)
         victim.kill()

@@ -5,8 +5,6 @@ refused in one line, never a hang or a traceback."""
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 import time
 import urllib.request
 from pathlib import Path
@@ -18,6 +16,7 @@ from streams.cli.sandbox import Harness
 from streams.kafka.apache.secure import ADMIN, SecureKafka, make_pki
 from streams.testing.harness import thresholds
 from tests.support.expectations import assert_outputs_equal_replay, log_from_now
+from tests.support.processes import run_module
 
 MODES = ["SCRAM-SHA-256", "SCRAM-SHA-512", "PLAIN", "mutual TLS"]
 
@@ -195,14 +194,8 @@ def test_the_pytest_plugin_fixtures_run_on_a_given_secured_cluster(
     env = {**os.environ, **security_with_password_file(secure_kafka, tmp_path)}
     env.pop("THRESHOLDS_TEST_BROKER", None)
 
-    result = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "test_users_suite.py"],
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
+    result = run_module(
+        "pytest", "-q", "-p", "no:cacheprovider", "test_users_suite.py", env=env, cwd=tmp_path
     )
 
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
@@ -214,14 +207,7 @@ def test_the_demo_runs_on_a_given_secured_cluster(
 ) -> None:
     env = {**os.environ, **security_with_password_file(secure_kafka, tmp_path), "COLUMNS": "200"}
 
-    result = subprocess.run(
-        [sys.executable, "-m", "streams.cli", "demo"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
+    result = run_module("streams.cli", "demo", env=env)
 
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
     assert "live output equals `thresholds replay` of the same log" in result.stdout

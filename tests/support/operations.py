@@ -11,7 +11,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from tests.support.polling import poll
 
-__all__ = ["Samples", "get", "scrape", "wait_ready"]
+__all__ = ["Samples", "get", "scrape", "wait_ready_answers_200"]
 
 Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
 """Metric samples: (sample name, its labels) -> value."""
@@ -39,7 +39,7 @@ def scrape(url: str) -> Samples:
     }
 
 
-def wait_ready(url: str, timeout: float = 60.0) -> None:
+def wait_ready_answers_200(url: str, timeout: float = 60.0) -> None:
     """Block until `url/ready` answers 200."""
     poll(
         lambda: get(f"{url}/ready", timeout=2)[0] == 200,

@@ -23,6 +23,7 @@ from streams.core.rules import Rules
 from streams.engine import batches, transport
 from streams.engine.brokers import BrokerWatch, watch_brokers
 from streams.engine.guard import InputGuard
+from streams.engine.logs import log_refused
 from streams.engine.metrics import WorkerMetrics
 from streams.engine.pipeline import InFlight
 from streams.engine.probe import latest_offset_is_exact
@@ -34,7 +35,6 @@ from streams.process.processors import (
     TICK,
     Consumed,
     CrossingProcessor,
-    LiveCounters,
     Outgoing,
     PolicyProcessor,
 )
@@ -78,32 +78,6 @@ def _acker(stream: Any, metrics: WorkerMetrics) -> Callable[[Sequence[Any]], Awa
             await stream.ack(event)
 
     return ack
-
-
-EXCERPT_BYTES = 200
-"""The most of a refused record a log line shows (SPEC.md: never the whole record)."""
-
-
-def log_refused(counters: LiveCounters) -> None:
-    """Log the records refused since the last call, one line each (reason, excerpt)."""
-    for record, rejected in counters.refused:
-        value = record.value or b""
-        log.warning(
-            "record refused (%s): %s",
-            rejected.reason,
-            rejected.detail,
-            extra={
-                "topic": record.topic,
-                "partition": record.partition,
-                "offset": record.offset,
-                "reason": rejected.reason,
-                "record": value[:EXCERPT_BYTES].decode("utf-8", "backslashreplace"),
-            },
-        )
-    if counters.refused_more:
-        log.warning("%d more records refused (not logged)", counters.refused_more)
-    counters.refused.clear()
-    counters.refused_more = 0
 
 
 def _getter(table: Any) -> Callable[[bytes], bytes | None]:

@@ -10,12 +10,18 @@ import time
 from typing import Any
 
 from streams.engine.access import refusal
+from streams.process.processors import LiveCounters
+
+# the agents' logger: a refused record is the agents' report
+_refused_log = logging.getLogger("streams.engine.agents")
 
 __all__ = [
+    "EXCERPT_BYTES",
     "RECONNECT_INTERVAL",
     "RECORD_FIELDS",
     "ClientNoise",
     "JsonFormatter",
+    "log_refused",
     "logging_config",
     "quiet_client_reconnects",
 ]
@@ -121,3 +127,29 @@ def quiet_client_reconnects() -> ClientNoise:
         if name == "aiokafka" or name.startswith("aiokafka."):
             logging.getLogger(name).addFilter(noise)
     return noise
+
+
+EXCERPT_BYTES = 200
+"""The most of a refused record a log line shows (SPEC.md: never the whole record)."""
+
+
+def log_refused(counters: LiveCounters) -> None:
+    """Log the records refused since the last call, one line each (reason, excerpt)."""
+    for record, rejected in counters.refused:
+        value = record.value or b""
+        _refused_log.warning(
+            "record refused (%s): %s",
+            rejected.reason,
+            rejected.detail,
+            extra={
+                "topic": record.topic,
+                "partition": record.partition,
+                "offset": record.offset,
+                "reason": rejected.reason,
+                "record": value[:EXCERPT_BYTES].decode("utf-8", "backslashreplace"),
+            },
+        )
+    if counters.refused_more:
+        _refused_log.warning("%d more records refused (not logged)", counters.refused_more)
+    counters.refused.clear()
+    counters.refused_more = 0

@@ -244,9 +244,26 @@ public final class CrossingsApp {
     props.put(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, System.getenv("KAFKA_BOOTSTRAP_SERVERS"));
     props.put(StreamsConfig.STATE_DIR_CONFIG, System.getenv("THRESHOLDS_DATA_DIR") + "/kstreams");
     props.put(StreamsConfig.PROCESSING_GUARANTEE_CONFIG, StreamsConfig.AT_LEAST_ONCE);
-    props.put(StreamsConfig.COMMIT_INTERVAL_MS_CONFIG, 500);
     props.put(StreamsConfig.NUM_STREAM_THREADS_CONFIG, 1);
     props.put(StreamsConfig.consumerPrefix("auto.offset.reset"), "earliest");
+    String profile = System.getenv().getOrDefault("KS_PROFILE", "defaults");
+    if (profile.equals("commit_0_5s")) {
+      // our worker's commit interval (Kafka Streams' default is 30 s)
+      props.put(StreamsConfig.COMMIT_INTERVAL_MS_CONFIG, 500);
+    } else if (profile.equals("tuned")) {
+      // what a Kafka Streams user tunes for throughput on one partition:
+      // a larger record cache, so repeated writes of an account's state are
+      // folded before they reach RocksDB and the changelog (default 10 MB);
+      props.put(StreamsConfig.STATESTORE_CACHE_MAX_BYTES_CONFIG, 64L * 1024 * 1024);
+      // fuller producer batches for the crossings and the changelog (defaults 5 ms, 16 KB);
+      props.put(StreamsConfig.producerPrefix("linger.ms"), 20);
+      props.put(StreamsConfig.producerPrefix("batch.size"), 256 * 1024);
+      // more records per poll and per fetch (defaults 1000 records, 1 MB per partition)
+      props.put(StreamsConfig.consumerPrefix("max.poll.records"), 5000);
+      props.put(StreamsConfig.consumerPrefix("max.partition.fetch.bytes"), 8 * 1024 * 1024);
+    } else if (!profile.equals("defaults")) {
+      throw new IllegalArgumentException("KS_PROFILE: defaults, commit_0_5s or tuned, not " + profile);
+    }
     props.put(
         StreamsConfig.DESERIALIZATION_EXCEPTION_HANDLER_CLASS_CONFIG,
         LogAndContinueExceptionHandler.class);

@@ -49,6 +49,7 @@ class Job:
     settings: str
     group_suffix: str | None  # the job's consumer group: app id + this (None: ours)
     start: Callable[[Harness], Worker]
+    policy: bool = True  # ours: with the policy agent
 
 
 def _ours(h: Harness) -> Worker:
@@ -64,6 +65,15 @@ def jobs(quix_python: str | None, kafka_streams: bool) -> list[Job]:
     rows = [
         Job("ours_rocksdb", "rocksdb://", ours_work, "defaults (0.5 s commits)", None, _ours),
         Job("ours_memory", "memory://", ours_work, "defaults (0.5 s commits)", None, _ours),
+        Job(
+            "ours_rocksdb_no_policy",
+            "rocksdb://",
+            ours_work.replace("crossings + policy agent (co-partitioned)", "crossings alone"),
+            "defaults, THRESHOLDS_POLICY=off",
+            None,
+            _ours,
+            policy=False,
+        ),
     ]
     if quix_python:
         quix = [quix_python, "-m", "benchmarks.quix_app"]
@@ -155,7 +165,7 @@ class Row:
 def one_round(bootstrap: str, job: Job, warm: list[bytes], measured: list[bytes]) -> Round:
     """Start `job` on fresh topics, warm it up, time `measured`, check every crossing."""
     store = job.store if job.store.endswith("://") else "memory://"
-    h = Harness(bootstrap, store=store)
+    h = Harness(bootstrap, store=store, policy=job.policy)
     h.create_topics()
     group = h.settings.app_id + (f"-{job.group_suffix}" if job.group_suffix else "")
     topics = [h.topics.follower_changes]

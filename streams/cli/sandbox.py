@@ -84,6 +84,7 @@ class Harness:
     commit_every: int | None = None
     processing_guarantee: str = "at_least_once"
     web_token: str | None = None
+    policy: bool = True  # off: the crossing agent alone (benchmarks)
     # KAFKA_SECURITY_PROTOCOL, KAFKA_SASL_*, KAFKA_SSL_*: the workers' and the harness's own
     security: Mapping[str, str] = field(default_factory=dict)
     name: str = field(default_factory=lambda: uuid.uuid4().hex[:8])
@@ -111,6 +112,7 @@ class Harness:
             **({"THRESHOLDS_COMMIT_EVERY": str(self.commit_every)} if self.commit_every else {}),
             "PROCESSING_GUARANTEE": self.processing_guarantee,
             **({"THRESHOLDS_WEB_TOKEN": self.web_token} if self.web_token else {}),
+            **({} if self.policy else {"THRESHOLDS_POLICY": "off"}),
             **self.security,
         }
 

@@ -138,6 +138,9 @@ class Settings:
     web_url: str = "http://localhost:6066"
     web_token: str | None = field(default=None, repr=False)
     log_format: str = "auto"  # json when stderr is not a terminal; json or text to force
+    # the policy agent runs beside the crossing agent; off only to measure the
+    # crossing agent alone (benchmarks/like_for_like.py): no requests, no restrictions
+    policy: bool = True
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -166,6 +169,9 @@ class Settings:
         password = read_secret(env, "KAFKA_SASL_PASSWORD")
         if password:
             security["KAFKA_SASL_PASSWORD"] = password
+        policy = env.get("THRESHOLDS_POLICY", "on")
+        if policy not in ("on", "off"):
+            raise ConfigError(f"THRESHOLDS_POLICY: must be on or off, got {policy!r}")
         web_port = _int_env(env, "THRESHOLDS_WEB_PORT", 6066)
         if web_port > 65535:
             raise ConfigError(f"THRESHOLDS_WEB_PORT: not a TCP port: {web_port}")
@@ -212,4 +218,5 @@ class Settings:
             web_url=web_url,
             web_token=read_secret(env, "THRESHOLDS_WEB_TOKEN"),
             log_format=log_format,
+            policy=policy == "on",
         )

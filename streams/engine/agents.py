@@ -125,7 +125,8 @@ def register(app: faust.App, settings: Settings, rules: Rules) -> None:
 
     policy = PolicyProcessor(rules, topics, _getter(policy_state), scan, last_tick)
     brokers = BrokerWatch(settings.broker_timeout)
-    readiness = Readiness(app, agents=list(AGENTS), brokers=brokers)
+    running = [a for a in AGENTS if a != POLICY or settings.policy]
+    readiness = Readiness(app, agents=running, brokers=brokers)
 
     @app.task
     async def watch_the_brokers() -> None:
@@ -220,7 +221,6 @@ def register(app: faust.App, settings: Settings, rules: Rules) -> None:
         gate.check(epoch)
         await ack(events)
 
-    @app.agent(policy_inputs, name=POLICY)
     async def verification_policy(stream: Any) -> None:
         try:
             sender = Sender(app, await app.maybe_start_producer(), topics.threshold_crossings)
@@ -241,11 +241,14 @@ def register(app: faust.App, settings: Settings, rules: Rules) -> None:
         except Exception as exc:  # every input is decoded totally: this is not one
             fail_fast("agent policy", exc)
 
-    @app.timer(interval=1.0, on_leader=True)
     async def tick() -> None:
         now = str(wall_clock_us()).encode()
         for partition in range(settings.partitions):
             await app.producer.send(topics.policy_ticks, TICK, now, partition, None, None)
+
+    if settings.policy:
+        app.agent(policy_inputs, name=POLICY)(verification_policy)
+        app.timer(interval=1.0, on_leader=True)(tick)
 
     @app.timer(interval=10.0)
     async def report() -> None:

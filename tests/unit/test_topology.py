@@ -60,3 +60,17 @@ def test_the_policy_reads_the_crossings_the_crossing_agent_writes() -> None:
 
     assert crossings in plan.inputs(POLICY)
     assert CROSSINGS in next(t for t in plan.topics if t.name == crossings).written_by
+
+
+def test_with_the_policy_off_only_the_crossing_agent_runs() -> None:
+    settings = Settings.from_env(
+        {
+            "KAFKA_BOOTSTRAP_SERVERS": "127.0.0.1:1",
+            "THRESHOLDS_APP_ID": "off",
+            "THRESHOLDS_POLICY": "off",
+        }
+    )
+
+    app = create_app(settings, Rules())
+
+    assert set(app.agents) == {CROSSINGS}

@@ -13,7 +13,7 @@ import orjson
 
 from streams.config import ConfigError, Settings, Topics, load_rules
 from streams.core.rules import Rules
-from streams.process.impact import Scenario, Tally, summary, tally_log
+from streams.process.impact import Scenario, Tally, summary, tally_scenarios
 
 __all__ = ["register", "run_report"]
 
@@ -35,36 +35,37 @@ def _scenarios(configs: list[str] | None) -> list[Scenario]:
     return scenarios
 
 
-def _tally(args: tuple[Path, Rules, Topics, int, int]) -> Tally:
-    return tally_log(*args)
+def _tally(args: tuple[Path, list[Rules], Topics, int, int]) -> list[Tally]:
+    return tally_scenarios(*args)
 
 
 def run_report(
     log: Path, scenarios: list[Scenario], out: Path, jobs: int, *, progress: bool = False
 ) -> dict[str, Any]:
-    """Replay `log` per scenario over `jobs` processes; write the report into `out`."""
+    """Replay `log` under every scenario at once, its accounts spread over
+    `jobs` processes (each line decoded once per process); write the report
+    into `out`."""
     from streams.cli.report_charts import draw_charts
     from streams.cli.report_page import render_page
 
     topics = Settings.from_env().topics
-    tasks = [(log, s.rules, topics, shard, jobs) for s in scenarios for shard in range(jobs)]
+    every = [s.rules for s in scenarios]
+    tasks = [(log, every, topics, shard, jobs) for shard in range(jobs)]
     tallies = {s.name: Tally() for s in scenarios}
-    names = [s.name for s in scenarios for _ in range(jobs)]
+
+    def add(shard_tallies: list[Tally]) -> None:
+        for scenario, tally in zip(scenarios, shard_tallies, strict=True):
+            tallies[scenario.name].add(tally)
+        if bar:
+            bar[0].advance(bar[1])
+
     bar = _bar(len(tasks)) if progress else None
     if jobs == 1:
-        for name, task in zip(names, tasks, strict=True):
-            tallies[name].add(_tally(task))
-            if bar:
-                bar[0].advance(bar[1])
+        add(_tally(tasks[0]))
     else:
         with ProcessPoolExecutor(max_workers=jobs) as pool:
-            futures = {
-                pool.submit(_tally, task): name for name, task in zip(names, tasks, strict=True)
-            }
-            for future in as_completed(futures):
-                tallies[futures[future]].add(future.result())
-                if bar:
-                    bar[0].advance(bar[1])
+            for future in as_completed([pool.submit(_tally, task) for task in tasks]):
+                add(future.result())
     if bar:
         bar[0].stop()
     result = summary((s.name, tallies[s.name]) for s in scenarios)

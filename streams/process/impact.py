@@ -12,15 +12,16 @@ from __future__ import annotations
 
 import zlib
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from streams.config import Topics
+from streams.core.identity import record_key
 from streams.core.rules import Rules
 from streams.core.timestamps import format_utc, parse_rfc3339
-from streams.process.replay import Record, Replayer, iter_lines
+from streams.process.replay import Record, Replayer, decode_event, iter_lines
 
 __all__ = [
     "POLICY_TYPES",
@@ -30,6 +31,7 @@ __all__ = [
     "owner",
     "summary",
     "tally_log",
+    "tally_scenarios",
 ]
 
 POLICY_TYPES = (
@@ -151,19 +153,50 @@ def _day(text: str) -> int:
 
 def tally_log(path: Path, rules: Rules, topics: Topics, shard: int = 0, shards: int = 1) -> Tally:
     """Replay `path` under `rules`, applying the inputs of shard `shard` of `shards`."""
-    replayer = Replayer(
-        rules,
-        topics,
-        owns=None if shards == 1 else (lambda key: owner(key, shards) == shard),
-        keeps_dead_letters=shard == 0,
-    )
-    tally = Tally()
-    ups: set[tuple[str, int, str]] = set()
+    return tally_scenarios(path, [rules], topics, shard, shards)[0]
+
+
+def tally_scenarios(
+    path: Path, scenarios: list[Rules], topics: Topics, shard: int = 0, shards: int = 1
+) -> list[Tally]:
+    """Replay `path` under each of `scenarios` at once, applying the inputs of
+    shard `shard` of `shards`: each line is read and decoded once, its key
+    and owner found once, then fed to every scenario's replayer."""
+    replayers = [
+        Replayer(rules, topics, keeps_dead_letters=shard == 0, owns=_owner_test(shard, shards))
+        for rules in scenarios
+    ]
+    tallies = [Tally() for _ in scenarios]
+    ups: list[set[tuple[str, int, str]]] = [set() for _ in scenarios]
+    each = list(zip(replayers, tallies, ups, strict=True))
+    lines = 0
     with path.open("rb") as stream:
-        for tally.lines, line in enumerate(iter_lines(stream), 1):
-            records = replayer.feed(line)
-            if records:
-                _count(tally, records, ups)
+        for lines, line in enumerate(iter_lines(stream), 1):  # noqa: B007 - read after
+            event = decode_event(line)
+            if event is None:
+                for replayer, tally, up in each:
+                    records = replayer.feed_undecoded(line)
+                    if records:
+                        _count(tally, records, up)
+                continue
+            key = record_key(event.platform, event.account_id)
+            owned = shards == 1 or owner(key, shards) == shard
+            for replayer, tally, up in each:
+                records = replayer.feed_event(event, key, owned)
+                if records:
+                    _count(tally, records, up)
+    for replayer, tally, up in each:
+        tally.lines = lines
+        _finish(tally, replayer, up)
+    return tallies
+
+
+def _owner_test(shard: int, shards: int) -> Callable[[str], bool] | None:
+    # for the lines the replayer decodes itself (results): the same ownership
+    return None if shards == 1 else (lambda key: owner(key, shards) == shard)
+
+
+def _finish(tally: Tally, replayer: Replayer, ups: set[tuple[str, int, str]]) -> None:
     counters = replayer.counters
     tally.events = counters.events - counters.stale_events_total
     tally.stale = counters.stale_events_total
@@ -177,7 +210,6 @@ def tally_log(path: Path, rules: Rules, topics: Topics, shard: int = 0, shards: 
     for policy_state in replayer.policy_states.values():
         tally.restricted_at_end += policy_state.restricted
         tally.pending_at_end += policy_state.request is not None
-    return tally
 
 
 def _platforms(tally: Tally) -> dict[str, dict[str, dict[str, int]]]:

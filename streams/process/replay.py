@@ -31,7 +31,7 @@ from streams.core.policy import (
 from streams.core.rules import Phase, PlatformRules, Rules
 from streams.core.schedule import DEADLINE, PHASE_START, timer_order
 
-__all__ = ["Counters", "Record", "Replayer", "iter_lines", "replay_lines"]
+__all__ = ["Counters", "Record", "Replayer", "decode_event", "iter_lines", "replay_lines"]
 
 Record = tuple[str, str | None, dict[str, Any]]
 """An emitted record: (topic, key, value)."""
@@ -42,6 +42,8 @@ _NEVER = 1 << 80
 _BEFORE_TIME = -(1 << 80)
 _APPLIED = Outcome.APPLIED
 _decode_fast = codec.decode_follower_change_fast
+decode_event = _decode_fast
+"""A valid follower change read fast, or None for any other line (`Replayer.feed_undecoded`)."""
 
 
 @dataclass(slots=True)
@@ -110,6 +112,10 @@ class Replayer:
             return self._feed_slow(raw)
         return self._event(event)
 
+    def feed_undecoded(self, raw: bytes) -> list[Record]:
+        """A line `decode_event` could not read: a result, a dead letter, a blank."""
+        return self._feed_slow(raw)
+
     def _feed_slow(self, raw: bytes) -> list[Record]:
         raw = raw.rstrip(b"\r\n")
         if not raw.strip():
@@ -133,16 +139,22 @@ class Replayer:
         return self._event(event)
 
     def _event(self, event: FollowerCountChanged) -> list[Record]:
+        key = record_key(event.platform, event.account_id)
+        return self.feed_event(event, key, self.owns is None or self.owns(key))
+
+    def feed_event(self, event: FollowerCountChanged, key: str, owned: bool) -> list[Record]:
+        """A valid event decoded once for several replayers (the report's
+        scenarios), its key and whether this replayer applies it given: one
+        it does not own only moves the event-time clock."""
         at = event.occurred_at
         records = _NOTHING
         if at > self.clock:
             self.clock = at
             if at >= self._next_due:
                 records = self._fire(at)
-        platform = event.platform
-        key = record_key(platform, event.account_id)
-        if self.owns is not None and not self.owns(key):
+        if not owned:
             return records
+        platform = event.platform
         rules = self._rules_for(platform)
         state, crossings, outcome = step(self.crossing_states.get(key), event, rules)
         counters = self.counters

@@ -17,7 +17,7 @@ from schemas import VerificationResult
 from streams.cli.report_charts import CHARTS
 from streams.config import Topics, load_rules
 from streams.core.rules import Rules
-from streams.process.impact import Tally, summary, tally_log
+from streams.process.impact import Tally, summary, tally_log, tally_scenarios
 from streams.process.replay import Replayer, iter_lines
 from streams.testing.logs import threshold_walk
 
@@ -149,6 +149,28 @@ def test_spreading_the_accounts_over_shards_changes_no_number(seed: int, shards:
         rules = load_rules(ROLLOUT)
 
         assert _merged(log, rules, shards) == _merged(log, rules, 1)
+
+
+@settings(max_examples=10, deadline=None)
+@given(seed=st.integers(0, 10_000), shards=st.integers(1, 4))
+def test_scenarios_fed_together_count_what_each_replayed_alone_counts(
+    seed: int, shards: int
+) -> None:
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        log = write_log(Path(tmp) / "log.jsonl", seed=seed, n=400, accounts=12)
+        scenarios = [load_rules(ROLLOUT), load_rules(GOLDEN / "sample.toml"), Rules()]
+        together = [Tally() for _ in scenarios]
+        for shard in range(shards):
+            for tally, part in zip(
+                together, tally_scenarios(log, scenarios, Topics(), shard, shards), strict=True
+            ):
+                tally.add(part)
+
+        alone = [tally_log(log, rules, Topics()) for rules in scenarios]
+
+        assert summary(enumerate(together)) == summary(enumerate(alone))  # type: ignore[arg-type]
 
 
 def _report(*args: str) -> subprocess.CompletedProcess[str]:

@@ -18,6 +18,7 @@ def _cmd_acls(args: argparse.Namespace) -> int:
         consumer_acls,
         kafka_acls_command,
         producer_acls,
+        reader_acls,
         topics_acls,
         worker_acls,
     )
@@ -35,6 +36,7 @@ def _cmd_acls(args: argparse.Namespace) -> int:
         (f"the worker ({settings.processing_guarantee})", worker_acls(settings)),
         ("thresholds produce", producer_acls(settings)),
         ("thresholds topics (once, to create the topics)", topics_acls(settings)),
+        ("thresholds verify and thresholds tail (every output, no group)", reader_acls(settings)),
     ]
     for topic in (t.threshold_crossings, t.verification_requests, t.account_restrictions):
         sections.append(

@@ -16,6 +16,7 @@ __all__ = [
     "consumer_acls",
     "kafka_acls_command",
     "producer_acls",
+    "reader_acls",
     "topics_acls",
     "worker_acls",
 ]
@@ -70,6 +71,11 @@ def topics_acls(settings: Settings) -> list[Acl]:
     acls = [_topic(t.name, "CREATE", t.about) for t in plan.topics if not t.name.startswith(prefix)]
     acls.append(Acl("TOPIC", "PREFIXED", prefix, "CREATE", "the changelogs and the ticks"))
     return acls
+
+
+def reader_acls(settings: Settings) -> list[Acl]:
+    """What `thresholds verify` and `thresholds tail` need to read every output (no group)."""
+    return [_topic(name, "READ", "read back") for name in topology(settings).outputs()]
 
 
 def consumer_acls(topic: str, group: str) -> list[Acl]:

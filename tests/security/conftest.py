@@ -34,6 +34,7 @@ def secure_kafka(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SecureKaf
             "worker-exactly_once": "worker-secret-2",
             "rotating": "rotating-secret-1",
             "operator": "operator-secret",
+            "auditor": "auditor-secret",
             "producer": "producer-secret",
             "reader": "reader-secret",
             "producer-without-0": "producer-secret-0",

@@ -13,7 +13,14 @@ import pytest
 from streams.cli.sandbox import Harness
 from streams.config import Settings
 from streams.kafka import client as kafka_io
-from streams.kafka.acls import Acl, consumer_acls, producer_acls, topics_acls, worker_acls
+from streams.kafka.acls import (
+    Acl,
+    consumer_acls,
+    producer_acls,
+    reader_acls,
+    topics_acls,
+    worker_acls,
+)
 from streams.kafka.apache.secure import ADMIN, SecureKafka
 from streams.testing.harness import thresholds
 from tests.security.test_connections import security
@@ -285,3 +292,27 @@ def test_thresholds_topics_with_exactly_its_listed_acls_creates_every_topic(
 
     assert created.returncode == 0, created.stderr
     assert kafka_io.missing_topics(harness.settings) == []
+
+
+def test_thresholds_verify_with_exactly_its_listed_acls_checks_a_log(
+    secure_kafka: SecureKafka, tmp_path: Path
+) -> None:
+    harness = _admin_harness(secure_kafka)
+    log, _ = log_from_now(tmp_path, 1_000, seed=34)
+    grant(secure_kafka, "User:auditor", reader_acls(harness.settings))
+    try:
+        assert thresholds(harness, "topics", timeout=120).returncode == 0
+        harness.start_worker()
+        assert thresholds(harness, "produce", str(log), timeout=120).returncode == 0
+        harness.wait_processed(timeout=120)
+        auditor = security(secure_kafka, "SCRAM-SHA-512", "auditor")
+
+        verified = thresholds(harness, "verify", "--log", str(log), "--policy", env=auditor)
+        tail = thresholds(
+            harness, "tail", harness.topics.threshold_crossings, "--count", "1", env=auditor
+        )
+
+        assert verified.returncode == 0, verified.stdout + verified.stderr
+        assert tail.returncode == 0, tail.stderr
+    finally:
+        harness.stop()

@@ -1,9 +1,6 @@
-"""Thin Faust agents: decode -> core -> encode -> send -> (acked) -> save state.
-
-The order of writes is the spec's: a batch's outputs are acknowledged by the
-broker before its state reaches the table (and so the changelog), and Faust
-commits the input offsets only after both (its commit flushes the producer).
-"""
+"""Thin Faust agents and their timers: decode -> core -> encode -> send ->
+(acked) -> save state, in the order `streams.engine.state_writes` keeps;
+topics and tables as `streams.config.topology` lists them."""
 
 from __future__ import annotations
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import signal
 import subprocess
 import sys
@@ -219,11 +220,10 @@ def _secure_broker() -> Any:
         broker = start_secure_kafka({"worker": secrets.token_urlsafe(18)}, clients=["worker"])
     except apache.KafkaUnavailable as exc:
         raise _Refusal(str(exc).splitlines()[0]) from None
-    password = broker.workdir / "worker.password"
-    password.write_text(broker.users["worker"])
-    password.chmod(0o600)
+    password = _secret_file(broker.workdir / "worker.password", broker.users["worker"])
     sasl = {**broker.sasl_env("worker"), "KAFKA_SASL_PASSWORD_FILE": str(password)}
     del sasl["KAFKA_SASL_PASSWORD"]
+    admin = _secret_file(broker.workdir / "admin.properties", broker.admin_properties())
     print(f"Apache Kafka {apache.KAFKA_VERSION}, secured; log: {broker.log}", file=sys.stderr)
     print("# SASL_SSL (SCRAM-SHA-256, SCRAM-SHA-512 or PLAIN) as User:worker:", file=sys.stderr)
     print(" ".join(f"{k}={v}" for k, v in sasl.items()), file=sys.stderr)
@@ -231,9 +231,17 @@ def _secure_broker() -> Any:
     print(" ".join(f"{k}={v}" for k, v in broker.ssl_env("worker").items()), file=sys.stderr)
     print(
         "# User:worker holds no ACL yet: grant those of `thresholds acls --principal User:worker`",
+        f"with BOOTSTRAP={broker.bootstrap_servers} and the super user's {admin}",
         file=sys.stderr,
     )
     return broker
+
+
+def _secret_file(path: Path, text: str) -> Path:
+    """`text` in a file only its owner may read, from its creation on."""
+    with os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as file:
+        file.write(text)
+    return path
 
 
 def _read_log(path: Path) -> list[bytes]:

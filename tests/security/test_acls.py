@@ -6,6 +6,7 @@ them it stops naming it."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import orjson
 import pytest
@@ -29,6 +30,11 @@ from tests.support.expectations import assert_outputs_equal_replay, log_from_now
 
 def grant(broker: SecureKafka, principal: str, acls: list[Acl]) -> None:
     """Create `acls` for `principal`, as the super user."""
+    grant_with(broker.admin_config(), principal, acls)
+
+
+def grant_with(admin_config: dict[str, Any], principal: str, acls: list[Acl]) -> None:
+    """Create `acls` for `principal` with the kafka-python settings of a super user."""
     from kafka.admin import (
         ACL,
         ACLOperation,
@@ -39,7 +45,7 @@ def grant(broker: SecureKafka, principal: str, acls: list[Acl]) -> None:
         ResourceType,
     )
 
-    admin = KafkaAdminClient(**broker.admin_config())
+    admin = KafkaAdminClient(**admin_config)
     try:
         created = admin.create_acls(
             [

@@ -214,6 +214,19 @@ class SecureKafka(ApacheKafka):
                 future.result(timeout=30)
         self.users = {**self.users, user: password}
 
+    def admin_properties(self) -> str:
+        """The super user's client settings for Kafka's own tools
+        (`kafka-acls.sh --command-config`): SASL_SSL, the CA as a PEM trust store."""
+        password = self.users[ADMIN]
+        return (
+            "security.protocol=SASL_SSL\n"
+            "sasl.mechanism=SCRAM-SHA-512\n"
+            "sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required "
+            f'username="{ADMIN}" password="{password}";\n'
+            "ssl.truststore.type=PEM\n"
+            f"ssl.truststore.location={self.pki.ca}\n"
+        )
+
     def admin_config(self) -> dict[str, Any]:
         """kafka-python settings of the super user (for ACLs and checks)."""
         return {

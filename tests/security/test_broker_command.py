@@ -72,4 +72,4 @@ def test_the_secure_broker_command_prints_settings_that_connect_and_an_admin_tha
         assert oct(admin.stat().st_mode & 0o777) == "0o600"
     finally:
         os.killpg(process.pid, signal.SIGTERM)
-        process.wait(timeout=60)
+        process.communicate(timeout=60)  # and closes the pipes

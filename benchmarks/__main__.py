@@ -17,6 +17,7 @@ from rich.console import Console
 from rich.table import Table
 
 from benchmarks.replay_bench import measure
+from benchmarks.results_file import replace_section
 from benchmarks.suite import TINY, Results, Sizes, machine, run_suite
 from streams.testing.harness import find_broker
 
@@ -99,20 +100,19 @@ def main(argv: list[str] | None = None) -> int:
         f"thresholds replay, ratio {replay['ratio']:.2f} (target >= 1.0)",
     )
     text = Console(record=True, width=130, file=open(os.devnull, "w"))  # noqa: SIM115
-    body = []
+    output = args.output or (None if args.tiny else HERE / "RESULTS.md")
     for name, section in sections:
         console.print(_table(section, name))
         text.print(_table(section, name))
-        body.append(f"## On {name}\n\n```\n{text.export_text()}```\n")
-    output = args.output or (None if args.tiny else HERE / "RESULTS.md")
+        if output is not None:
+            # only this run's sections: the others come from other commands
+            replace_section(
+                output,
+                f"On {name}",
+                f"{machine()}; `python3 run.py bench`, one run for both brokers' sections\n\n"
+                f"```\n{text.export_text()}```",
+            )
     if output is not None:
-        output.write_text(
-            "# Benchmark results\n\n"
-            f"{machine()}\n\n"
-            "Measured by `python3 run.py bench` in one run: every row on Apache Kafka, "
-            "then the core rows on the embedded broker.\n\n" + "\n".join(body),
-            encoding="utf-8",
-        )
         console.print(f"written to {output}")
     return 0
 

@@ -26,7 +26,15 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from benchmarks.suite import BATCH_BYTES, _lines, _spawn, build_kafka_streams, produce
+from benchmarks.results_file import replace_section
+from benchmarks.suite import (
+    BATCH_BYTES,
+    _lines,
+    _spawn,
+    build_kafka_streams,
+    machine,
+    produce,
+)
 from streams.cli.sandbox import Harness, Worker
 from streams.core.rules import Rules
 from streams.kafka import client as kafka_io
@@ -276,6 +284,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--warm-up", type=int, default=WARM_UP, help="events before the clock")
     parser.add_argument("--quix", default=None, help="a Python with quixstreams")
     parser.add_argument("--no-kafka-streams", action="store_true")
+    parser.add_argument(
+        "--write", action="store_true", help="put the table into RESULTS.md ('Like for like')"
+    )
     args = parser.parse_args(argv)
     broker = find_broker()
     try:
@@ -283,7 +294,14 @@ def main(argv: list[str] | None = None) -> int:
         busy_before = time.perf_counter()
         done = run(broker.bootstrap_servers, rows, args.events, args.rounds, args.warm_up)
         load = f"{time.perf_counter() - busy_before:.0f} s in all, broker: {broker.kind}"
-        print(table(done, args.events, args.warm_up, load))
+        result = table(done, args.events, args.warm_up, load)
+        print(result)
+        if args.write:
+            replace_section(
+                Path(__file__).parent / "RESULTS.md",
+                "Like for like",
+                f"{machine()}; `python -m benchmarks.like_for_like --write`\n\n{result}",
+            )
     finally:
         broker.stop()
     return 0

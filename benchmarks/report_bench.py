@@ -65,12 +65,30 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--events", type=int, default=10_000_000)
     parser.add_argument("--jobs", type=int, default=None)
+    parser.add_argument(
+        "--write", action="store_true", help="put the figures into RESULTS.md ('The impact report')"
+    )
     args = parser.parse_args()
     r = measure_report(args.events, args.jobs)
-    print(f"events                 {r['events']:>12,.0f}")
-    print(f"thresholds replay      {r['replay_s']:>12.1f} s")
-    print(f"report, 2 scenarios    {r['report_s']:>12.1f} s")
-    print(f"ratio report/replay    {r['ratio']:>12.2f}  (target <= 0.75)")
+    jobs = args.jobs or os.cpu_count() or 1
+    rows = "\n".join(
+        [
+            f"events                 {r['events']:>12,.0f}",
+            f"thresholds replay      {r['replay_s']:>12.1f} s",
+            f"report, 2 scenarios    {r['report_s']:>12.1f} s   (--jobs {jobs})",
+            f"ratio report/replay    {r['ratio']:>12.2f}  (target <= 0.75)",
+        ]
+    )
+    print(rows)
+    if args.write:
+        from benchmarks.results_file import replace_section
+        from benchmarks.suite import machine
+
+        replace_section(
+            Path(__file__).parent / "RESULTS.md",
+            "The impact report",
+            f"{machine()}; `python -m benchmarks.report_bench --write`\n\n```\n{rows}\n```",
+        )
 
 
 if __name__ == "__main__":

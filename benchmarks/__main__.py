@@ -17,8 +17,8 @@ from rich.console import Console
 from rich.table import Table
 
 from benchmarks.replay_bench import measure
-from benchmarks.results_file import replace_section
-from benchmarks.suite import TINY, Results, Sizes, machine, run_suite
+from benchmarks.results_file import record_section
+from benchmarks.suite import TINY, Results, Sizes, run_suite
 from streams.testing.harness import find_broker
 
 HERE = Path(__file__).parent
@@ -106,11 +106,11 @@ def main(argv: list[str] | None = None) -> int:
         text.print(_table(section, name))
         if output is not None:
             # only this run's sections: the others come from other commands
-            replace_section(
-                output,
+            record_section(
                 f"On {name}",
-                f"{machine()}; `python3 run.py bench`, one run for both brokers' sections\n\n"
-                f"```\n{text.export_text()}```",
+                "python3 run.py bench",
+                f"One run for both brokers' sections.\n\n```\n{text.export_text()}```",
+                output,
             )
     if output is not None:
         console.print(f"written to {output}")

@@ -26,13 +26,12 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from benchmarks.results_file import replace_section
+from benchmarks.results_file import record_section
 from benchmarks.suite import (
     BATCH_BYTES,
     _lines,
     _spawn,
     build_kafka_streams,
-    machine,
     produce,
 )
 from streams.cli.sandbox import Harness, Worker
@@ -306,11 +305,7 @@ def main(argv: list[str] | None = None) -> int:
         result = table(done, args.events, args.warm_up, load)
         print(result)
         if args.write:
-            replace_section(
-                Path(__file__).parent / "RESULTS.md",
-                "Like for like",
-                f"{machine()}; `python -m benchmarks.like_for_like --write`\n\n{result}",
-            )
+            record_section("Like for like", "python -m benchmarks.like_for_like --write", result)
     finally:
         broker.stop()
     return 0

@@ -81,13 +81,12 @@ def main() -> None:
     )
     print(rows)
     if args.write:
-        from benchmarks.results_file import replace_section
-        from benchmarks.suite import machine
+        from benchmarks.results_file import record_section
 
-        replace_section(
-            Path(__file__).parent / "RESULTS.md",
+        record_section(
             "The impact report",
-            f"{machine()}; `python -m benchmarks.report_bench --write`\n\n```\n{rows}\n```",
+            "python -m benchmarks.report_bench --write",
+            f"```\n{rows}\n```",
         )
 
 

@@ -3,11 +3,34 @@ leaves the others (measured by other commands, or written by hand) alone."""
 
 from __future__ import annotations
 
+import os
+import platform
+from datetime import UTC, datetime
 from pathlib import Path
 
-__all__ = ["replace_section"]
+__all__ = ["RESULTS", "machine", "record_section", "replace_section"]
 
 TITLE = "# Benchmark results\n"
+RESULTS = Path(__file__).parent / "RESULTS.md"
+
+
+def machine() -> str:
+    """One line about where the figures were measured."""
+    import importlib.metadata as md
+
+    versions = ", ".join(
+        f"{p} {md.version(p)}" for p in ("faust-streaming", "aiokafka", "kafka-python", "msgspec")
+    )
+    return (
+        f"{platform.node()} · {platform.machine()} · {os.cpu_count()} cores · "
+        f"Python {platform.python_version()} · {versions} · "
+        f"{datetime.now(UTC).strftime('%Y-%m-%d %H:%M UTC')}"
+    )
+
+
+def record_section(heading: str, command: str, body: str, path: Path = RESULTS) -> None:
+    """`replace_section` with the machine and the command that measured `body` above it."""
+    replace_section(path, heading, f"{machine()}; `{command}`\n\n{body}")
 
 
 def replace_section(path: Path, heading: str, body: str) -> None:

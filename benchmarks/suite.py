@@ -14,7 +14,6 @@ import itertools
 import math
 import multiprocessing
 import os
-import platform
 import re
 import shutil
 import statistics
@@ -24,7 +23,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -907,17 +906,3 @@ def run_suite(
         )
         results.add("produce_bare", bare_p, "events/s", "bare confluent-kafka producer, pre-keyed")
     return results
-
-
-def machine() -> str:
-    """One line about where the figures were measured."""
-    import importlib.metadata as md
-
-    versions = ", ".join(
-        f"{p} {md.version(p)}" for p in ("faust-streaming", "aiokafka", "kafka-python", "msgspec")
-    )
-    return (
-        f"{platform.node()} · {platform.machine()} · {os.cpu_count()} cores · "
-        f"Python {platform.python_version()} · {versions} · "
-        f"{datetime.now(UTC).strftime('%Y-%m-%d %H:%M UTC')}"
-    )

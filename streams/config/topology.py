@@ -91,11 +91,6 @@ class Topology:
         """The changelog topics of the tables."""
         return [t.changelog.name for t in self.tables]
 
-    def table(self, name: str) -> Table:
-        """The table called `name`."""
-        (found,) = [t for t in self.tables if t.name == name]
-        return found
-
 
 def topology(settings: Settings) -> Topology:
     """The topology of the worker `settings` describe."""

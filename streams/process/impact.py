@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import zlib
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -162,9 +162,9 @@ def tally_scenarios(
     """Replay `path` under each of `scenarios` at once, applying the inputs of
     shard `shard` of `shards`: each line is read and decoded once, its key
     and owner found once, then fed to every scenario's replayer."""
+    owns = None if shards == 1 else (lambda key: owner(key, shards) == shard)
     replayers = [
-        Replayer(rules, topics, keeps_dead_letters=shard == 0, owns=_owner_test(shard, shards))
-        for rules in scenarios
+        Replayer(rules, topics, keeps_dead_letters=shard == 0, owns=owns) for rules in scenarios
     ]
     tallies = [Tally() for _ in scenarios]
     ups: list[set[tuple[str, int, str]]] = [set() for _ in scenarios]
@@ -180,7 +180,7 @@ def tally_scenarios(
                         _count(tally, records, up)
                 continue
             key = record_key(event.platform, event.account_id)
-            owned = shards == 1 or owner(key, shards) == shard
+            owned = owns is None or owns(key)
             for replayer, tally, up in each:
                 records = replayer.feed_event(event, key, owned)
                 if records:
@@ -189,11 +189,6 @@ def tally_scenarios(
         tally.lines = lines
         _finish(tally, replayer, up)
     return tallies
-
-
-def _owner_test(shard: int, shards: int) -> Callable[[str], bool] | None:
-    # for the lines the replayer decodes itself (results): the same ownership
-    return None if shards == 1 else (lambda key: owner(key, shards) == shard)
 
 
 def _finish(tally: Tally, replayer: Replayer, ups: set[tuple[str, int, str]]) -> None:

@@ -12,12 +12,11 @@ from functools import partial
 from typing import Any
 
 import faust
-from faust.stores import memory as memory_store
 
 from streams.config import Settings
 from streams.config.topology import AGENTS, CROSSINGS, POLICY, topology
 from streams.core.rules import Rules
-from streams.engine import batches, transport
+from streams.engine import batches, stores, transport
 from streams.engine.brokers import BrokerWatch, watch_brokers
 from streams.engine.guard import InputGuard
 from streams.engine.logs import log_refused
@@ -77,17 +76,6 @@ def _acker(stream: Any, metrics: WorkerMetrics) -> Callable[[Sequence[Any]], Awa
     return ack
 
 
-def _getter(table: Any) -> Callable[[bytes], bytes | None]:
-    """`table.get`, or with the memory store its dict's own `get`: Faust's
-    `Table.get` makes eight Python calls per key, and counts the read for a
-    web monitor the worker does not run (5 % of its time)."""
-    store = table.data
-    getter: Callable[[bytes], bytes | None] = (
-        store.data.get if type(store) is memory_store.Store else table.get
-    )
-    return getter
-
-
 def register(app: faust.App, settings: Settings, rules: Rules) -> None:
     """Declare the topics, tables, agents and timers of the worker on `app`."""
     topics = settings.topics
@@ -106,7 +94,7 @@ def register(app: faust.App, settings: Settings, rules: Rules) -> None:
     policy_state = table("policy-state")
     policy_clock = table("policy-clock")
 
-    flight = InFlight(_getter(account_state))
+    flight = InFlight(stores.reader(account_state))
     crossing = CrossingProcessor(rules, topics, flight.load)
 
     def scan(partition: int) -> Iterator[tuple[bytes, bytes]]:
@@ -120,7 +108,7 @@ def register(app: faust.App, settings: Settings, rules: Rules) -> None:
         value = policy_clock.get(str(partition).encode())
         return None if value is None else int(value)
 
-    policy = PolicyProcessor(rules, topics, _getter(policy_state), scan, last_tick)
+    policy = PolicyProcessor(rules, topics, stores.reader(policy_state), scan, last_tick)
     brokers = BrokerWatch(settings.broker_timeout)
     running = [a for a in AGENTS if a != POLICY or settings.policy]
     readiness = Readiness(app, agents=running, brokers=brokers)

@@ -48,7 +48,7 @@ class _Batch:
 class InFlight:
     """State written by batches whose outputs are sent but not yet durable."""
 
-    def __init__(self, load: Callable[[bytes], bytes | None], depth: int = 8) -> None:
+    def __init__(self, load: Callable[[bytes, int], bytes | None], depth: int = 8) -> None:
         self.pending: dict[bytes, bytes] = {}
         self._load = load
         self._depth = depth
@@ -59,10 +59,10 @@ class InFlight:
         self._release: Callable[[int], None] = _ignore
         self._on_failure: Callable[[BaseException], object] | None = None
 
-    def load(self, key: bytes) -> bytes | None:
+    def load(self, key: bytes, partition: int) -> bytes | None:
         """The key's newest state: in flight, else in the table."""
         value = self.pending.get(key)
-        return self._load(key) if value is None else value
+        return self._load(key, partition) if value is None else value
 
     async def submit(
         self,

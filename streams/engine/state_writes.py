@@ -24,7 +24,7 @@ from typing import Any
 import faust
 from faust import streams as faust_streams
 
-from streams.engine import transport
+from streams.engine import stores, transport
 from streams.engine.transactions import Sender, retrieved
 
 __all__ = ["MARKER", "write_state"]
@@ -64,8 +64,9 @@ async def write_state(
     write per event; measured 7,600 -> 10,000 events/s), as whole record
     batches per partition (`transport.Producer.send_records`, 15-18k ->
     21-23k events/s) except under transactions. What the table would do
-    besides is kept: the store write (for the key's partition, hence the
-    current event) and, once the changelog has it, the store's persisted offset.
+    besides is kept: the store write (for the key's partition: one RocksDB
+    write batch per partition, `streams.engine.stores`, or under the current
+    event) and, once the changelog has it, the store's persisted offset.
 
     Tansu answers ListOffsets(latest) with the start of the last record batch
     + 1, and Faust's recovery stops at that offset: records after the first
@@ -85,9 +86,10 @@ async def write_state(
         by_partition.setdefault(partition, []).append((key, value))
     pending = []
     for partition, records in by_partition.items():
-        with _as_current(last_of_partition[partition]):
-            for key, value in records:
-                store[key] = value
+        if not stores.write_batch(store, partition, records):
+            with _as_current(last_of_partition[partition]):
+                for key, value in records:
+                    store[key] = value
         sizes = [1]  # records behind the last future: one, when sent one by one
         if isinstance(producer, transport.Producer) and not sender.transactional:
             sent = await producer.send_records(topic, partition, records, sizes)

@@ -114,7 +114,7 @@ class CrossingProcessor:
 
     rules: Rules
     topics: Topics
-    load: Callable[[bytes], bytes | None]
+    load: Callable[[bytes, int], bytes | None]
     counters: LiveCounters = field(default_factory=LiveCounters)
 
     def process(
@@ -137,7 +137,7 @@ class CrossingProcessor:
             if held is not None:
                 state: AccountState | None = held[1]
             else:
-                stored = self.load(key)
+                stored = self.load(key, record.partition)
                 state = None if stored is None else codec.decode_account_state(stored)
             rules = self.rules.for_platform(event.platform)
             new_state, crossings, outcome = step(state, event, rules, record.offset)
@@ -198,7 +198,7 @@ TICK = b"tick"
 class PolicyProcessor:
     """Crossings, verification results and ticks -> requests and restrictions.
 
-    `load` reads a policy state; `scan` lists every (key, state) of a
+    `load` reads a policy state by (key, partition); `scan` lists every (key, state) of a
     partition, for deadlines and phase starts; `last_tick` reads the time of
     the partition's previous tick.
 
@@ -212,7 +212,7 @@ class PolicyProcessor:
 
     rules: Rules
     topics: Topics
-    load: Callable[[bytes], bytes | None]
+    load: Callable[[bytes, int], bytes | None]
     scan: Callable[[int], Iterator[tuple[bytes, bytes]]]
     last_tick: Callable[[int], int | None]
     counters: LiveCounters = field(default_factory=LiveCounters)
@@ -248,11 +248,11 @@ class PolicyProcessor:
         }
         return self._out, writes, ticks
 
-    def _state(self, key: bytes) -> PolicyState | None:
+    def _state(self, key: bytes, partition: int) -> PolicyState | None:
         held = self._states.get(key)
         if held is not None:
             return held[1]
-        stored = self.load(key)
+        stored = self.load(key, partition)
         if stored is None:
             self._offsets.setdefault(key, (-1, -1))
             return None
@@ -262,7 +262,7 @@ class PolicyProcessor:
 
     def _redelivered(self, key: bytes, record: Consumed, which: int) -> bool:
         """Whether `record` was applied already (a redelivery after a restart)."""
-        self._state(key)
+        self._state(key, record.partition)
         offsets = self._offsets[key]
         if record.offset <= offsets[which]:
             self.counters.redelivered_total += 1
@@ -312,7 +312,7 @@ class PolicyProcessor:
         if self._redelivered(key, record, 0):
             return
         state, outputs = on_crossing(
-            self._state(key), crossing, self._phases(crossing.platform), now
+            self._state(key, record.partition), crossing, self._phases(crossing.platform), now
         )
         self._emit(key, record.partition, state, outputs)
 
@@ -323,7 +323,7 @@ class PolicyProcessor:
         key: bytes = record.key  # type: ignore[assignment]  # decoded: key matched
         if self._redelivered(key, record, 1):
             return
-        state, outputs = on_result(self._state(key), result)
+        state, outputs = on_result(self._state(key, record.partition), result)
         self._emit(key, record.partition, state, outputs)
 
     def _tick(self, partition: int, now: int, ticks: dict[int, int]) -> None:
@@ -366,7 +366,7 @@ class PolicyProcessor:
                     self._phase_start(account_key, partition, started, at)
 
     def _deadline(self, key: bytes, partition: int, due_at: int) -> None:
-        state = self._state(key)
+        state = self._state(key, partition)
         if state is None:
             return
         platform, _, account_id = key.decode().partition(":")
@@ -375,7 +375,7 @@ class PolicyProcessor:
             self._emit(key, partition, state, outputs)
 
     def _phase_start(self, key: bytes, partition: int, started: tuple[Phase, ...], at: int) -> None:
-        state = self._state(key)
+        state = self._state(key, partition)
         if state is None or not state.above:
             return
         platform, _, account_id = key.decode().partition(":")

@@ -70,7 +70,7 @@ def _letter(value: bytes) -> dict[str, Any]:
 def follower_change(data: bytes) -> None:
     """`follower-changes` as the crossing agent reads it (fast path first)."""
     key, value = split_key(data)
-    processor = CrossingProcessor(Rules(), Topics(), lambda _: None)
+    processor = CrossingProcessor(Rules(), Topics(), lambda key, partition: None)
 
     out, writes = processor.process([Consumed("follower-changes", 0, 0, key, value)])
 
@@ -95,7 +95,9 @@ def _policy_input(data: bytes, topic: str, model_type: type[BaseModel]) -> Any:
     """Feed one record of `topic` to the policy processor; return the model's
     reading of it when it was accepted (and must have been), else None."""
     key, value = split_key(data)
-    policy = PolicyProcessor(Rules(), Topics(), lambda _: None, lambda _: iter(()), lambda _: None)
+    policy = PolicyProcessor(
+        Rules(), Topics(), lambda key, partition: None, lambda _: iter(()), lambda _: None
+    )
 
     out, writes, _ = policy.process([Consumed(topic, 0, 0, key, value)], 0)
 

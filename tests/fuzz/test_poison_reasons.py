@@ -20,10 +20,10 @@ CASES = [(topic, case) for topic, make in POISON.items() for case in make(b"weib
 
 def _reasons(topic: str, record: Consumed) -> list[str]:
     if topic == "follower_changes":
-        out, _ = CrossingProcessor(Rules(), Topics(), lambda _: None).process([record])
+        out, _ = CrossingProcessor(Rules(), Topics(), lambda key, partition: None).process([record])
     else:
         policy = PolicyProcessor(
-            Rules(), Topics(), lambda _: None, lambda _: iter(()), lambda _: None
+            Rules(), Topics(), lambda key, partition: None, lambda _: iter(()), lambda _: None
         )
         out, _, _ = policy.process([record], 0)
     return [orjson.loads(value)["reason"] for _, _, value, _ in out]

@@ -49,7 +49,7 @@ def test_any_line_is_processed_or_dead_lettered_in_replay(raw: bytes) -> None:
 @settings(max_examples=300)
 @given(st.binary(max_size=300), st.one_of(st.none(), st.binary(max_size=30)))
 def test_any_record_is_processed_or_dead_lettered_live(raw: bytes, key: bytes | None) -> None:
-    processor = CrossingProcessor(Rules(), Topics(), lambda _: None)
+    processor = CrossingProcessor(Rules(), Topics(), lambda key, partition: None)
 
     out, _ = processor.process([Consumed("follower-changes", 0, 7, key, raw)])
 

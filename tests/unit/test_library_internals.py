@@ -41,6 +41,7 @@ TOUCHED: list[tuple[str, str | None, str]] = [
     ("faust.streams", None, "_current_event"),
     ("faust.stores.memory", "Store", "_key_partition"),
     ("faust.stores.rocksdb", "Store", "_dbs"),
+    ("faust.stores.rocksdb", "Store", "_db_for_partition"),
     ("faust.agents.agent", "Agent", "_actors"),
     ("faust.app.base", "App", "_consumer"),
     ("aiokafka.producer.producer", "AIOKafkaProducer", "_txn_manager"),

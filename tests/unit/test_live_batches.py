@@ -27,7 +27,7 @@ def change(offset: int, followers: int, account: str = "a1", day: int = 1) -> Co
 
 
 def test_a_batch_sends_crossings_and_saves_one_state_per_account() -> None:
-    processor = CrossingProcessor(Rules(), TOPICS, lambda _: None)
+    processor = CrossingProcessor(Rules(), TOPICS, lambda key, partition: None)
 
     out, writes = processor.process(
         [change(0, 600_000), change(1, 100, day=2), change(2, 10, "b2")]
@@ -39,10 +39,10 @@ def test_a_batch_sends_crossings_and_saves_one_state_per_account() -> None:
 
 
 def test_a_redelivered_record_is_skipped_against_the_saved_state() -> None:
-    first = CrossingProcessor(Rules(), TOPICS, lambda _: None)
+    first = CrossingProcessor(Rules(), TOPICS, lambda key, partition: None)
     _, writes = first.process([change(0, 600_000), change(1, 100, day=2)])
     saved = {k: v for k, (_, v) in writes.items()}
-    restarted = CrossingProcessor(Rules(), TOPICS, saved.get)
+    restarted = CrossingProcessor(Rules(), TOPICS, lambda key, _: saved.get(key))
 
     out, _ = restarted.process([change(1, 100, day=2), change(2, 700_000, day=3)])
 
@@ -51,7 +51,7 @@ def test_a_redelivered_record_is_skipped_against_the_saved_state() -> None:
 
 
 def test_a_batch_dead_letters_a_key_mismatch_with_its_partition_and_offset() -> None:
-    processor = CrossingProcessor(Rules(), TOPICS, lambda _: None)
+    processor = CrossingProcessor(Rules(), TOPICS, lambda key, partition: None)
     record = Consumed(TOPICS.follower_changes, 3, 41, b"weibo:other", change(0, 1).value)
 
     out, writes = processor.process([record])
@@ -68,7 +68,11 @@ def test_a_batch_dead_letters_a_key_mismatch_with_its_partition_and_offset() -> 
 
 def policy(saved: dict[bytes, bytes]) -> PolicyProcessor:
     return PolicyProcessor(
-        Rules(), TOPICS, saved.get, lambda p: iter(saved.items()), lambda p: None
+        Rules(),
+        TOPICS,
+        lambda key, _: saved.get(key),
+        lambda p: iter(saved.items()),
+        lambda p: None,
     )
 
 
@@ -145,7 +149,9 @@ class PolicyTable:
         return iter(list(self.saved.items()))
 
     def processor(self) -> PolicyProcessor:
-        return PolicyProcessor(Rules(), TOPICS, self.saved.get, self.scan, lambda p: None)
+        return PolicyProcessor(
+            Rules(), TOPICS, lambda key, _: self.saved.get(key), self.scan, lambda p: None
+        )
 
     def run(self, processor: PolicyProcessor, records: list[Consumed], now: int = 0) -> list[str]:
         out, writes, _ = processor.process(records, now)

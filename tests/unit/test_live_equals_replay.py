@@ -30,11 +30,11 @@ class LiveOnEventTime:
         self.policy: dict[bytes, bytes] = {}
         self.clock: int | None = None
         self.offsets = {t: 0 for t in (TOPICS.follower_changes, TOPICS.threshold_crossings)}
-        self.crossing = CrossingProcessor(rules, TOPICS, self.account.get)
+        self.crossing = CrossingProcessor(rules, TOPICS, lambda key, _: self.account.get(key))
         self.policy_processor = PolicyProcessor(
             rules,
             TOPICS,
-            self.policy.get,
+            lambda key, _: self.policy.get(key),
             lambda _: iter(list(self.policy.items())),
             lambda _: self.clock,
         )

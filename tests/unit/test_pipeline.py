@@ -53,7 +53,7 @@ def run(coroutine: Any) -> Any:
 
 def test_a_batch_is_persisted_only_after_its_outputs_are_acknowledged() -> None:
     async def scenario() -> None:
-        shell, flight = Shell(), InFlight(TABLE.get)
+        shell, flight = Shell(), InFlight(lambda key, _: TABLE.get(key))
         async with flight.running(shell.persist, shell.ack):
             sent = ack_future()
             await flight.submit([1], [sent], {b"k": (0, b"v1")})
@@ -69,11 +69,11 @@ def test_a_batch_is_persisted_only_after_its_outputs_are_acknowledged() -> None:
 
 def test_the_next_batch_reads_the_state_of_batches_in_flight() -> None:
     async def scenario() -> None:
-        shell, flight = Shell(), InFlight(TABLE.get)
+        shell, flight = Shell(), InFlight(lambda key, _: TABLE.get(key))
         async with flight.running(shell.persist, shell.ack):
             sent = ack_future()
             await flight.submit([1], [sent], {b"k": (0, b"v1")})
-            assert flight.load(b"k") == b"v1"
+            assert flight.load(b"k", 0) == b"v1"
             sent.set_result(None)
 
     run(scenario())
@@ -81,19 +81,19 @@ def test_the_next_batch_reads_the_state_of_batches_in_flight() -> None:
 
 def test_state_in_flight_is_read_from_the_table_once_durable() -> None:
     async def scenario() -> None:
-        shell, flight = Shell(), InFlight(TABLE.get)
+        shell, flight = Shell(), InFlight(lambda key, _: TABLE.get(key))
         async with flight.running(shell.persist, shell.ack):
             await flight.submit([1], [], {b"k": (0, b"v1")})
             await settle()
             assert flight.pending == {}
-            assert flight.load(b"k") == b"stored"  # this table ignores writes
+            assert flight.load(b"k", 0) == b"stored"  # this table ignores writes
 
     run(scenario())
 
 
 def test_a_later_write_of_a_key_stays_in_flight_until_its_own_batch_is_durable() -> None:
     async def scenario() -> None:
-        shell, flight = Shell(), InFlight(TABLE.get)
+        shell, flight = Shell(), InFlight(lambda key, _: TABLE.get(key))
         async with flight.running(shell.persist, shell.ack):
             first, second = ack_future(), ack_future()
             await flight.submit([1], [first], {b"k": (0, b"v1")})
@@ -102,7 +102,7 @@ def test_a_later_write_of_a_key_stays_in_flight_until_its_own_batch_is_durable()
             first.set_result(None)
             await settle()
             assert shell.persisted == [{b"k": (0, b"v1")}]
-            assert flight.load(b"k") == b"v2"
+            assert flight.load(b"k", 0) == b"v2"
             second.set_result(None)
 
     run(scenario())
@@ -110,7 +110,7 @@ def test_a_later_write_of_a_key_stays_in_flight_until_its_own_batch_is_durable()
 
 def test_batches_become_durable_and_acked_in_the_order_they_were_submitted() -> None:
     async def scenario() -> None:
-        shell, flight = Shell(), InFlight(TABLE.get)
+        shell, flight = Shell(), InFlight(lambda key, _: TABLE.get(key))
         async with flight.running(shell.persist, shell.ack):
             acks = [ack_future() for _ in range(3)]
             for i, sent in enumerate(acks):
@@ -125,7 +125,7 @@ def test_batches_become_durable_and_acked_in_the_order_they_were_submitted() -> 
 
 def test_batches_waiting_together_are_persisted_in_one_write_with_the_newest_state() -> None:
     async def scenario() -> None:
-        shell, flight = Shell(), InFlight(TABLE.get)
+        shell, flight = Shell(), InFlight(lambda key, _: TABLE.get(key))
         async with flight.running(shell.persist, shell.ack):
             await flight.submit([1], [], {b"k": (0, b"v1"), b"j": (1, b"j1")})
             await flight.submit([2], [], {b"k": (0, b"v2")})
@@ -137,7 +137,7 @@ def test_batches_waiting_together_are_persisted_in_one_write_with_the_newest_sta
 
 def test_leaving_normally_waits_until_every_batch_is_acked() -> None:
     async def scenario() -> None:
-        shell, flight = Shell(), InFlight(TABLE.get)
+        shell, flight = Shell(), InFlight(lambda key, _: TABLE.get(key))
         sent = ack_future()
         asyncio.get_running_loop().call_later(0.05, sent.set_result, None)
         async with flight.running(shell.persist, shell.ack):
@@ -149,7 +149,7 @@ def test_leaving_normally_waits_until_every_batch_is_acked() -> None:
 
 def test_leaving_by_an_error_leaves_the_batches_in_flight_unacked() -> None:
     async def scenario() -> None:
-        shell, flight = Shell(), InFlight(TABLE.get)
+        shell, flight = Shell(), InFlight(lambda key, _: TABLE.get(key))
 
         async def failing_agent() -> None:
             async with flight.running(shell.persist, shell.ack):
@@ -167,7 +167,7 @@ def test_leaving_by_an_error_leaves_the_batches_in_flight_unacked() -> None:
 
 def test_a_failed_output_stops_the_writer_and_the_next_submit_raises_it() -> None:
     async def scenario() -> None:
-        shell, flight = Shell(), InFlight(TABLE.get)
+        shell, flight = Shell(), InFlight(lambda key, _: TABLE.get(key))
 
         async def agent() -> None:
             async with flight.running(shell.persist, shell.ack):
@@ -187,7 +187,7 @@ def test_a_failed_output_stops_the_writer_and_the_next_submit_raises_it() -> Non
 
 def test_a_failed_state_write_is_raised_when_leaving_and_nothing_is_acked() -> None:
     async def scenario() -> None:
-        shell, flight = Shell(), InFlight(TABLE.get)
+        shell, flight = Shell(), InFlight(lambda key, _: TABLE.get(key))
         shell.persist_fails = True
 
         async def agent() -> None:
@@ -203,7 +203,7 @@ def test_a_failed_state_write_is_raised_when_leaving_and_nothing_is_acked() -> N
 
 def test_submit_waits_while_depth_batches_are_in_flight() -> None:
     async def scenario() -> None:
-        shell, flight = Shell(), InFlight(TABLE.get, depth=1)
+        shell, flight = Shell(), InFlight(lambda key, _: TABLE.get(key), depth=1)
         async with flight.running(shell.persist, shell.ack):
             blocked = ack_future()
             await flight.submit([1], [blocked], {})
@@ -221,7 +221,7 @@ def test_submit_waits_while_depth_batches_are_in_flight() -> None:
 
 def test_a_writer_failing_while_submit_waits_for_room_raises_in_submit() -> None:
     async def scenario() -> None:
-        shell, flight = Shell(), InFlight(TABLE.get, depth=1)
+        shell, flight = Shell(), InFlight(lambda key, _: TABLE.get(key), depth=1)
 
         async def agent() -> None:
             async with flight.running(shell.persist, shell.ack):
@@ -242,7 +242,7 @@ def test_a_writer_failing_while_submit_waits_for_room_raises_in_submit() -> None
 
 def test_dropping_lets_every_batch_in_flight_go_unacked_and_unpersisted() -> None:
     async def scenario() -> None:
-        shell, flight = Shell(), InFlight(TABLE.get)
+        shell, flight = Shell(), InFlight(lambda key, _: TABLE.get(key))
         async with flight.running(shell.persist, shell.ack):
             stuck = ack_future()
             await flight.submit([1], [stuck], {b"k": (0, b"v1")})
@@ -252,14 +252,14 @@ def test_dropping_lets_every_batch_in_flight_go_unacked_and_unpersisted() -> Non
             await settle()
 
             assert shell.log == []
-            assert flight.load(b"k") == b"stored"
+            assert flight.load(b"k", 0) == b"stored"
 
     run(scenario())
 
 
 def test_after_a_drop_the_next_batches_are_written_as_before() -> None:
     async def scenario() -> None:
-        shell, flight = Shell(), InFlight(TABLE.get)
+        shell, flight = Shell(), InFlight(lambda key, _: TABLE.get(key))
         async with flight.running(shell.persist, shell.ack):
             await flight.submit([1], [ack_future()], {b"k": (0, b"v1")})
             flight.drop()
@@ -276,7 +276,7 @@ def test_after_a_drop_the_next_batches_are_written_as_before() -> None:
 
 def test_each_acked_batch_gives_its_epoch_back() -> None:
     async def scenario() -> None:
-        shell, flight = Shell(), InFlight(TABLE.get)
+        shell, flight = Shell(), InFlight(lambda key, _: TABLE.get(key))
         released: list[int] = []
         async with flight.running(shell.persist, shell.ack, release=released.append):
             done = ack_future()

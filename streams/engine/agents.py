@@ -16,7 +16,7 @@ import faust
 from streams.config import Settings
 from streams.config.topology import AGENTS, CROSSINGS, POLICY, topology
 from streams.core.rules import Rules
-from streams.engine import batches, stores, transport
+from streams.engine import batches, fetches, stores, transport
 from streams.engine.brokers import BrokerWatch, watch_brokers
 from streams.engine.guard import InputGuard
 from streams.engine.logs import log_refused
@@ -52,11 +52,8 @@ def wall_clock_us() -> int:
     return time.time_ns() // 1000
 
 
-def _consumed(events: Sequence[Any]) -> list[Consumed]:
-    return [
-        Consumed(m.topic, m.partition, m.offset, m.key, m.value)
-        for m in (e.message for e in events)
-    ]
+def _consumed(messages: Sequence[Any]) -> list[Consumed]:
+    return [Consumed(m.topic, m.partition, m.offset, m.key, m.value) for m in messages]
 
 
 async def _send_all(sender: Sender, out: list[Outgoing]) -> None:
@@ -64,14 +61,14 @@ async def _send_all(sender: Sender, out: list[Outgoing]) -> None:
     await asyncio.gather(*await sender.send_all(out))
 
 
-def _acker(stream: Any, metrics: WorkerMetrics) -> Callable[[Sequence[Any]], Awaitable[None]]:
-    """Acks events on `stream`, which lets Faust commit their offsets, once
-    their outputs are acknowledged (the processing time ends here)."""
+def _acker(app: faust.App, metrics: WorkerMetrics) -> Callable[[Sequence[Any]], Awaitable[None]]:
+    """Acks messages, which lets Faust commit their offsets, once their
+    outputs are acknowledged (the processing time ends here)."""
+    ack_all = fetches.ack_all(app)
 
-    async def ack(events: Sequence[Any]) -> None:
-        metrics.processed(events)
-        for event in events:
-            await stream.ack(event)
+    async def ack(messages: Sequence[Any]) -> None:
+        metrics.processed(messages)
+        ack_all(messages)
 
     return ack
 
@@ -161,12 +158,12 @@ def register(app: faust.App, settings: Settings, rules: Rules) -> None:
         else:
             fail_fast("the crossings writer", exc)
 
-    async def _crossings_batch(events: list[Any], epoch: int, sender: Sender) -> None:
-        await guard.check(events)
-        out, writes = crossing.process(_consumed(events))
+    async def _crossings_batch(messages: list[Any], epoch: int, sender: Sender) -> None:
+        await guard.check(messages)
+        out, writes = crossing.process(_consumed(messages))
         if crossing.counters.refused:
             log_refused(crossing.counters)
-        await flight.submit(events, await sender.send_all(out), writes, epoch)
+        await flight.submit(messages, await sender.send_all(out), writes, epoch)
 
     @app.agent(changes, name=CROSSINGS)
     async def crossings(stream: Any) -> None:
@@ -176,15 +173,15 @@ def register(app: faust.App, settings: Settings, rules: Rules) -> None:
             markers = await markers_needed()
             persist = partial(write_state, app, sender, account_state, markers=markers)
             gate.on_drop(flight.drop)
-            acker = _acker(stream, metrics)
+            acker = _acker(app, metrics)
             async with flight.running(persist, acker, writer_failed, gate.leave):
-                async for events in batches.from_stream(stream, batch):
+                async for messages in batches.from_stream(stream, batch):
                     epoch = gate.epoch  # taken before a revocation: stale, dropped
                     if not await gate.enter(epoch):
                         continue
                     try:
                         sender.epoch = epoch
-                        await gate.guard(epoch, _crossings_batch(events, epoch, sender))
+                        await gate.guard(epoch, _crossings_batch(messages, epoch, sender))
                     except Exception as exc:
                         gate.leave(epoch)
                         if not await moved(app, gate, epoch, exc):
@@ -193,31 +190,31 @@ def register(app: faust.App, settings: Settings, rules: Rules) -> None:
             fail_fast("agent crossings", exc)
 
     async def _policy_batch(
-        events: list[Any], epoch: int, sender: Sender, markers: bool, ack: Any
+        messages: list[Any], epoch: int, sender: Sender, markers: bool, ack: Any
     ) -> None:
-        await guard.check(events)
-        out, writes, ticks = policy.process(_consumed(events), wall_clock_us())
+        await guard.check(messages)
+        out, writes, ticks = policy.process(_consumed(messages), wall_clock_us())
         if policy.counters.refused:
             log_refused(policy.counters)
         await _send_all(sender, out)
         clock = {str(p).encode(): (p, str(t).encode()) for p, t in ticks.items()}
-        await write_state(app, sender, policy_clock, clock, events, markers)
-        await write_state(app, sender, policy_state, writes, events, markers)
+        await write_state(app, sender, policy_clock, clock, messages, markers)
+        await write_state(app, sender, policy_state, writes, messages, markers)
         gate.check(epoch)
-        await ack(events)
+        await ack(messages)
 
     async def verification_policy(stream: Any) -> None:
         try:
             sender = Sender(app, await app.maybe_start_producer(), topics.threshold_crossings)
             markers = await markers_needed()
-            ack = _acker(stream, metrics)
-            async for events in batches.from_stream(stream, batch):
+            ack = _acker(app, metrics)
+            async for messages in batches.from_stream(stream, batch):
                 epoch = gate.epoch
                 if not await gate.enter(epoch):
                     continue
                 try:
                     sender.epoch = epoch
-                    await gate.guard(epoch, _policy_batch(events, epoch, sender, markers, ack))
+                    await gate.guard(epoch, _policy_batch(messages, epoch, sender, markers, ack))
                 except Exception as exc:
                     if not await moved(app, gate, epoch, exc):
                         raise

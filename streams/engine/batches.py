@@ -1,4 +1,4 @@
-"""Batches of events read off a Faust stream, for the agents."""
+"""Batches of input messages read off a Faust stream, for the agents."""
 
 from __future__ import annotations
 
@@ -6,21 +6,25 @@ import time
 from collections.abc import AsyncIterator
 from typing import Any
 
+from streams.engine import fetches
+
 __all__ = ["from_stream"]
 
 
 async def from_stream(stream: Any, limit: int) -> AsyncIterator[list[Any]]:
-    """The events waiting in the stream's channel, at most `limit`, as soon as
-    there is one; the caller acks them (`Stream.ack`) once they are handled.
+    """The messages waiting in the stream's queue, whole fetches up to about
+    `limit` of them, as soon as there is one; the caller acks them
+    (`fetches.ack_all`) once they are handled.
 
-    Faust's `take_events` moves every event through the stream's iterator, a
-    background drainer and a buffer processor, each awaiting per event (~40 µs
-    an event here, more than the crossing rule's whole batch work). This reads
-    the same channel queue the iterator reads, through public API
-    (`Channel.queue`, `Stream.ack`), and waits for nothing but the first
-    event: batches grow with the backlog and a lone event goes at once.
-    Events not acked (the caller raised, or the worker stopped mid-batch) are
-    not committed, and are read again after a restart.
+    The stream's input topics come as whole fetches from the first call
+    (`streams.engine.fetches`); events Faust queued before that are taken as
+    their messages. Faust's `take_events` would move every event through the
+    stream's iterator, a background drainer and a buffer processor, each
+    awaiting per event (~40 µs an event, more than the crossing rule's whole
+    batch work). This reads the queue Faust's iterator reads and waits for
+    nothing but the first item: batches grow with the backlog and a lone
+    record goes at once. Messages not acked (the caller raised, or the worker
+    stopped mid-batch) are not committed, and are read again after a restart.
 
     Each batch stamps its partitions in Faust's monitor and registers its
     messages as pending acks in Faust's consumer, as the iterator does per
@@ -32,22 +36,23 @@ async def from_stream(stream: Any, limit: int) -> AsyncIterator[list[Any]]:
     reach its changelog after its new owner had read it.
     """
     await stream.maybe_start()
+    fetches.register(stream)
     queue = stream.channel.queue
     inbound = stream.app.monitor.stream_inbound_time
     # Faust's stream iterator inlines Consumer.track_message the same way
     pending_acks = stream.app.consumer._unacked_messages
+    messages_of = fetches.messages_of
     while True:
         try:
-            events = [await queue.get()]
-            while len(events) < limit and not queue.empty():
-                events.append(queue.get_nowait())
+            messages = list(messages_of(await queue.get()))
+            while len(messages) < limit and not queue.empty():
+                messages += messages_of(queue.get_nowait())
         except StopAsyncIteration:
             return  # Faust ends a stream by throwing this into its queue
         now = time.monotonic()
-        for event in events:
-            message = event.message
+        for message in messages:
             inbound[message.tp] = now
             if not message.tracked:
                 message.tracked = True
                 pending_acks.add(message)
-        yield events
+        yield messages

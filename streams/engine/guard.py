@@ -51,12 +51,11 @@ class InputGuard:
             # after any rebalance, Faust resumes each partition at its committed offset
             self.expected.clear()
 
-    async def check(self, events: Sequence[Any]) -> None:
-        """Exit (to be restarted) if `events` skip records of their partitions."""
+    async def check(self, messages: Sequence[Any]) -> None:
+        """Exit (to be restarted) if `messages` skip records of their partitions."""
         expected = self.expected
         committed: Any = self.app.consumer  # Faust's ack bookkeeping, read only
-        for event in events:
-            message = event.message
+        for message in messages:
             tp, offset = message.tp, message.offset
             want = expected.get(tp)
             if want is None:

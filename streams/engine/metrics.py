@@ -249,13 +249,13 @@ class WorkerMetrics:
         self._ticks = settings.topics.policy_ticks
         self._clock = clock
 
-    def processed(self, events: Sequence[Any]) -> None:
+    def processed(self, messages: Sequence[Any]) -> None:
         """Observe the processing time of a batch whose outputs were just acknowledged."""
         now = self._clock()
         ticks = self._ticks
         self._processing.observe(
             max(0.0, now - m.timestamp)
-            for m in (e.message for e in events)
+            for m in messages
             if m.topic != ticks  # the worker's own clock, not input
         )
 

@@ -15,32 +15,16 @@ end marker per partition closes them, so that recovery reads every write.
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import weakref
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from functools import partial
 from typing import Any
 
 import faust
-from faust import streams as faust_streams
 
 from streams.engine import stores, transport
 from streams.engine.transactions import Sender, retrieved
 
 __all__ = ["MARKER", "write_state"]
-
-
-@contextlib.contextmanager
-def _as_current(event: Any) -> Iterator[None]:
-    # A table write goes to the changelog partition of Faust's *current* event.
-    # A batch mixes partitions and its state is written after the batch's
-    # outputs are acknowledged, so point the current event at one of the key's
-    # own partition first, exactly as Stream does for each event it yields.
-    token = faust_streams._current_event.set(weakref.ref(event))
-    try:
-        yield
-    finally:
-        faust_streams._current_event.reset(token)
 
 
 MARKER = b"\x00end-of-batch"
@@ -52,7 +36,7 @@ async def write_state(
     sender: Sender,
     table: Any,
     writes: dict[bytes, tuple[int, bytes]],
-    events: Sequence[Any],
+    messages: Sequence[Any],
     markers: bool = True,
 ) -> None:
     """Write the batch's state to the table's store and changelog, then, with
@@ -64,9 +48,9 @@ async def write_state(
     write per event; measured 7,600 -> 10,000 events/s), as whole record
     batches per partition (`transport.Producer.send_records`, 15-18k ->
     21-23k events/s) except under transactions. What the table would do
-    besides is kept: the store write (for the key's partition: one RocksDB
-    write batch per partition, `streams.engine.stores`, or under the current
-    event) and, once the changelog has it, the store's persisted offset.
+    besides is kept: the store write (for the key's partition: one write
+    batch per partition, `streams.engine.stores`) and, once the changelog has
+    it, the store's persisted offset.
 
     Tansu answers ListOffsets(latest) with the start of the last record batch
     + 1, and Faust's recovery stops at that offset: records after the first
@@ -76,7 +60,7 @@ async def write_state(
     """
     if not writes:
         return
-    last_of_partition = {e.message.partition: e for e in events}
+    last_of_partition = {m.partition: m for m in messages}
     store = table.data
     topic = table.changelog_topic.get_topic_name()
     producer = sender.producer
@@ -86,10 +70,7 @@ async def write_state(
         by_partition.setdefault(partition, []).append((key, value))
     pending = []
     for partition, records in by_partition.items():
-        if not stores.write_batch(store, partition, records):
-            with _as_current(last_of_partition[partition]):
-                for key, value in records:
-                    store[key] = value
+        stores.write_batch(store, partition, records)
         sizes = [1]  # records behind the last future: one, when sent one by one
         if isinstance(producer, transport.Producer) and not sender.transactional:
             sent = await producer.send_records(topic, partition, records, sizes)
@@ -104,10 +85,9 @@ async def write_state(
     await asyncio.gather(*pending)
     if not markers:
         return
-    for partition, event in last_of_partition.items():
-        marker = str(event.message.offset).encode()
-        with _as_current(event):
-            store[MARKER] = marker
+    for partition, message in last_of_partition.items():
+        marker = str(message.offset).encode()
+        stores.write_batch(store, partition, [(MARKER, marker)])
         closing = await send(topic, MARKER, marker, partition, partition)
         closing.add_done_callback(partial(_persisted, app, store))
 

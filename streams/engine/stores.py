@@ -9,9 +9,8 @@ partition (the input is partitioned by key), so here a read goes straight
 to that partition's database and a batch's writes of one partition go in one
 RocksDB `WriteBatch`, as Faust's own `apply_changelog_batch` writes them.
 
-The memory store keeps one dict for every partition; its partition is not
-needed to read and is kept, as Faust's `Table` keeps it, by the current
-event (`streams.engine.state_writes`).
+The memory store keeps one dict for every partition: the partition is not
+needed to read or write it.
 
 Faust touchpoints (docs/operations.md): rocksdb `Store._db_for_partition`,
 `Store.use_rocksdict`; memory `Store.data`.
@@ -56,15 +55,17 @@ def reader(table: Any) -> Read:
     return lambda key, partition: table.get(key)
 
 
-def write_batch(store: Any, partition: int, records: Sequence[tuple[bytes, bytes]]) -> bool:
-    """Write `records` of one partition to a RocksDB store in one batch;
-    False (nothing written) for a store that is not RocksDB."""
+def write_batch(store: Any, partition: int, records: Sequence[tuple[bytes, bytes]]) -> None:
+    """Write `records` of one partition to the store: one RocksDB write batch
+    to the partition's database, or into the memory store's dict."""
+    if type(store) is memory_store.Store:
+        store.data.update(records)
+        return
     if not _rocksdict(store):
-        return False
+        raise TypeError(f"a table store the worker cannot write in batches: {type(store)!r}")
     from rocksdict import WriteBatch  # an extra: the memory store needs no RocksDB
 
     batch = WriteBatch(raw_mode=True)
     for key, value in records:
         batch.put(key, value)
     store._db_for_partition(partition).write(batch)  # Faust touchpoint
-    return True

@@ -31,7 +31,7 @@ from faust.transport.drivers import aiokafka as faust_aiokafka
 from faust.transport.producer import ProducerBuffer
 
 from streams.config import Settings
-from streams.engine import transactions
+from streams.engine import fetches, transactions
 from streams.engine.access import refusal
 from streams.engine.watchdog import fail_fast, stopping_if_refused
 
@@ -146,6 +146,17 @@ class _Progress:
         self.stopped = False  # the flow stopped: the rest are not read
 
 
+def _by_partition(records: list[tuple[Any, Any]]) -> list[tuple[Any, Any]]:
+    """A fetch's records, each partition's together in their order (Faust's
+    `getmany` takes the partitions in turns, one record each)."""
+    runs: dict[Any, list[tuple[Any, Any]]] = {}
+    for record in records:
+        runs.setdefault(record[0], []).append(record)
+    if len(runs) < 2:
+        return records
+    return [record for run in runs.values() for record in run]
+
+
 class Consumer(faust_aiokafka.Consumer):
     """Faust's aiokafka consumer: a configurable fetch wait, batched hand-off."""
 
@@ -240,6 +251,8 @@ class Consumer(faust_aiokafka.Consumer):
         app = self.app
         sleep = asyncio.sleep
         yield_every = 100
+        whole_fetches = fetches.queues(app)
+        deliver = fetches.deliverer(app)
 
         async def hand_off(
             records: list[tuple[Any, Any]],
@@ -249,7 +262,8 @@ class Consumer(faust_aiokafka.Consumer):
         ) -> None:
             since_yield = 0
             changelogs = app.tables.changelog_topics
-            for i in range(at.next, len(records)):
+            i, end = at.next, len(records)
+            while i < end:
                 if not self.flow_active or app.consumer_generation_id != generation:
                     at.stopped = True  # Faust's getmany stops here: the rest are not read
                     return
@@ -262,13 +276,19 @@ class Consumer(faust_aiokafka.Consumer):
                     await sleep(0.01)
                 r_offset = read_offset[tp]
                 if r_offset != seen[tp]:
+                    i += 1
                     continue  # sought since this fetch: its records come again from there
                 offset = message.offset
-                if r_offset is None or offset >= r_offset:
-                    if commit_every is not None and self._n_acked >= commit_every:
-                        at.next, at.commit_due = i, True
-                        return  # the caller commits, outside the race, and resumes here
-                    at.next, at.in_flight = i, True
+                if r_offset is not None and offset < r_offset:
+                    self.log.dev("DROPPED MESSAGE ROFF %r", offset)
+                    i += 1
+                    continue
+                if commit_every is not None and self._n_acked >= commit_every:
+                    at.next, at.commit_due = i, True
+                    return  # the caller commits, outside the race, and resumes here
+                at.next, at.in_flight = i, True
+                queue = whole_fetches.get(tp.topic)
+                if queue is None:  # Faust's way, one record
                     since_yield += 1
                     if since_yield > yield_every:
                         await sleep(0)
@@ -278,8 +298,25 @@ class Consumer(faust_aiokafka.Consumer):
                     await callback(message)
                     read_offset[tp] = seen[tp] = offset
                     at.in_flight = False
-                else:
-                    self.log.dev("DROPPED MESSAGE ROFF %r", offset)
+                    i += 1
+                    continue
+                # the whole fetch: this record and the rest of its partition's
+                # (`_by_partition` put them together), gaps noted as Faust does
+                run_end = i + 1
+                while run_end < end and records[run_end][0] == tp:
+                    run_end += 1
+                run = [m for _, m in records[i:run_end]]
+                if acks_enabled_for(tp.topic):
+                    last = r_offset
+                    for m in run:
+                        if last and m.offset - last > 1:
+                            await self._add_gap(tp, last + 1, m.offset)
+                        last = m.offset
+                await deliver(tp, run, queue)
+                read_offset[tp] = seen[tp] = run[-1].offset
+                at.in_flight = False
+                i = run_end
+                await sleep(0)
             at.next = len(records)
 
         try:
@@ -298,6 +335,7 @@ class Consumer(faust_aiokafka.Consumer):
                         generation = app.consumer_generation_id
                     records.append(record)
                 await self.sleep(0)
+                records = _by_partition(records)
                 at = _Progress()
                 seen = {tp: read_offset[tp] for tp, _ in records}
                 while at.next < len(records) and not (at.stopped or self.should_stop):

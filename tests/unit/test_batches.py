@@ -8,7 +8,8 @@ import faust
 from faust.types import TP, Message
 from faust.types.tuples import ConsumerMessage
 
-from streams.engine import batches
+from streams.engine import batches, fetches
+from streams.engine.transport import _by_partition
 
 
 def close_consumer(app: faust.App) -> None:
@@ -54,8 +55,7 @@ def test_a_rebalance_waits_for_a_batch_until_its_events_are_acked() -> None:
         await asyncio.sleep(0.1)
         waited = not waiting.done()
 
-        for acked in batch:
-            await stream.ack(acked)
+        fetches.ack_all(app)(batch)
         await asyncio.wait_for(waiting, 5)
         close_consumer(app)
 
@@ -65,3 +65,29 @@ def test_a_rebalance_waits_for_a_batch_until_its_events_are_acked() -> None:
 
     assert waited
     assert finished
+
+
+def test_whole_fetches_and_events_queued_before_them_come_as_one_batch_of_messages() -> None:
+    async def first_batch() -> list[tuple[int, int]]:
+        app = faust.App("batches-fetch", broker="kafka://127.0.0.1:9", web_enabled=False)
+        stream = app.stream(app.channel())
+        app.flow_control.resume()
+        early = Message("changes", 0, 1, 0.0, 0, {}, b"k", b"v", None)
+        event = app.conf.Event(app, b"k", b"v", {}, early)  # type: ignore[operator]  # Faust's setting is typed as a type
+        await stream.channel.queue.put(event)  # type: ignore[attr-defined]  # a Channel, typed as its iterator
+        deliver = fetches.deliverer(app)
+        for partition, offsets in ((0, (2, 3, 5)), (1, (0, 1))):
+            run = [Message("changes", partition, o, 0.0, 0, {}, b"k", b"v", None) for o in offsets]
+            await deliver(TP("changes", partition), run, stream.channel.queue)  # type: ignore[attr-defined]
+        batch = await anext(batches.from_stream(stream, 100))
+        close_consumer(app)
+        return [(m.partition, m.offset) for m in batch]
+
+    assert asyncio.run(first_batch()) == [(0, 1), (0, 2), (0, 3), (0, 5), (1, 0), (1, 1)]
+
+
+def test_a_fetch_is_handed_off_each_partition_together_in_offset_order() -> None:
+    a, b = TP("changes", 0), TP("changes", 1)
+    taken_in_turns = [(a, 1), (b, 7), (a, 2), (b, 8), (a, 3)]
+
+    assert _by_partition(taken_in_turns) == [(a, 1), (a, 2), (a, 3), (b, 7), (b, 8)]

@@ -140,6 +140,10 @@ def _supervise(args: argparse.Namespace, stop_timeout: float) -> int:
     while True:
         child = subprocess.Popen(cmd)  # noqa: S603 - our own command
         code = wait(child)
+        if stopping is not None and code in (-signal.SIGTERM, -signal.SIGINT):
+            # the stop reached the child before its handlers (it was starting):
+            # it had read nothing yet, so this is a clean stop
+            return 0
         if code != RESTART_EXIT_CODE or stopping is not None:
             return code
         now = time.monotonic()

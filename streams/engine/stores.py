@@ -22,7 +22,6 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from faust.stores import memory as memory_store
-from faust.stores import rocksdb as rocksdb_store
 
 __all__ = ["Read", "reader", "write_batch"]
 
@@ -31,7 +30,12 @@ Read = Callable[[bytes, int], "bytes | None"]
 
 
 def _rocksdict(store: Any) -> bool:
-    return isinstance(store, rocksdb_store.Store) and bool(store.use_rocksdict)
+    # by name: importing Faust's RocksDB store loads RocksDB, which a worker
+    # on the memory store does not need at start-up
+    kind = type(store)
+    return (kind.__module__, kind.__name__) == ("faust.stores.rocksdb", "Store") and bool(
+        store.use_rocksdict
+    )
 
 
 def reader(table: Any) -> Read:

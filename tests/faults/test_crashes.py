@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import os
 import random
+import signal
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -10,7 +14,7 @@ import orjson
 import pytest
 
 from streams.config.topology import topology
-from streams.kafka.embedded import embedded_broker
+from streams.kafka.embedded import embedded_broker, free_port
 from streams.testing.harness import Broker, Harness
 from streams.testing.logs import generate_events
 from tests.support.expectations import ASSIGNED, against_replay, explain, wait_logged
@@ -128,3 +132,28 @@ def test_exactly_once_under_kill_9_gives_each_record_exactly_once_to_read_commit
         assert len(ids) == len(set(ids)), "a read_committed consumer saw a record twice"
     finally:
         harness.stop()
+
+
+def test_a_sigterm_while_the_worker_is_still_starting_is_a_clean_stop(
+    thresholds_harness: Harness,
+) -> None:
+    # an orchestrator scales down right after scaling up: the stop reaches the
+    # worker before its signal handlers exist; it has read nothing, exit 0
+    env = {**os.environ, **thresholds_harness.env, "THRESHOLDS_WEB_PORT": str(free_port())}
+    supervisor = subprocess.Popen([sys.executable, "-m", "streams.cli", "worker"], env=env)
+    try:
+        started = time.monotonic()
+        while not _children(supervisor.pid):  # its handlers are set before the child starts
+            assert supervisor.poll() is None
+            assert time.monotonic() - started < 60
+            time.sleep(0.01)
+        supervisor.send_signal(signal.SIGTERM)  # the child is still importing
+
+        assert supervisor.wait(timeout=30) == 0
+    finally:
+        supervisor.kill()
+
+
+def _children(pid: int) -> list[str]:
+    path = Path(f"/proc/{pid}/task/{pid}/children")
+    return path.read_text().split() if path.exists() else []

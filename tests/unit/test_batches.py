@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 import faust
 from faust.types import TP, Message
@@ -17,18 +18,29 @@ def close_consumer(app: faust.App) -> None:
     app.consumer._thread.thread_loop.close()  # type: ignore[attr-defined]  # the aiokafka driver's
 
 
+def running_stream(name: str) -> tuple[faust.App, Any]:
+    """An app and a stream on an in-memory channel, its flow resumed as a running worker's is."""
+    app = faust.App(name, broker="kafka://127.0.0.1:9", web_enabled=False)
+    stream = app.stream(app.channel())
+    app.flow_control.resume()
+    return app, stream
+
+
+async def queue_event(app: faust.App, stream: Any, message: Message) -> None:
+    """Queue `message` as Faust's conductor does: as an event."""
+    event = app.conf.Event(app, b"k", b"v", {}, message)  # type: ignore[operator]  # Faust's setting is typed as a type
+    await stream.channel.queue.put(event)
+
+
 def test_a_batch_stamps_its_partitions_for_fausts_stalled_stream_check() -> None:
     # Faust's consumer logs "Stream has not started processing" for any
     # partition its monitor has no inbound time for, once the worker has run
     # for stream_processing_timeout with records still to read
     async def first_batch() -> tuple[int, dict[TP, float]]:
-        app = faust.App("batches-test", broker="kafka://127.0.0.1:9", web_enabled=False)
-        stream = app.stream(app.channel())
-        app.flow_control.resume()  # as a running worker's flow is
+        app, stream = running_stream("batches-test")
         for partition, offset in ((3, 7), (3, 8), (5, 2)):
             message = Message("changes", partition, offset, 0.0, 0, {}, b"k", b"v", None)
-            event = app.conf.Event(app, b"k", b"v", {}, message)  # type: ignore[operator]  # Faust's setting is typed as a type
-            await stream.channel.queue.put(event)  # type: ignore[attr-defined]  # a Channel, typed as its iterator
+            await queue_event(app, stream, message)
         batch = await anext(batches.from_stream(stream, 10))
         close_consumer(app)
         return len(batch), dict(app.monitor.stream_inbound_time)
@@ -44,12 +56,9 @@ def test_a_rebalance_waits_for_a_batch_until_its_events_are_acked() -> None:
     # rebalance (Consumer.wait_empty) waits until none is; the batch reader
     # bypasses the iterator, so it registers its messages itself
     async def scenario() -> tuple[bool, bool]:
-        app = faust.App("batches-wait", broker="kafka://127.0.0.1:9", web_enabled=False)
-        stream = app.stream(app.channel())
-        app.flow_control.resume()
+        app, stream = running_stream("batches-wait")
         message = ConsumerMessage("changes", 0, 1, 0.0, 0, {}, b"k", b"v", None)
-        event = app.conf.Event(app, b"k", b"v", {}, message)  # type: ignore[operator]  # Faust's setting is typed as a type
-        await stream.channel.queue.put(event)  # type: ignore[attr-defined]  # a Channel, typed as its iterator
+        await queue_event(app, stream, message)
         batch = await anext(batches.from_stream(stream, 10))
         waiting = asyncio.ensure_future(app.consumer.wait_empty())
         await asyncio.sleep(0.1)
@@ -69,16 +78,12 @@ def test_a_rebalance_waits_for_a_batch_until_its_events_are_acked() -> None:
 
 def test_whole_fetches_and_events_queued_before_them_come_as_one_batch_of_messages() -> None:
     async def first_batch() -> list[tuple[int, int]]:
-        app = faust.App("batches-fetch", broker="kafka://127.0.0.1:9", web_enabled=False)
-        stream = app.stream(app.channel())
-        app.flow_control.resume()
-        early = Message("changes", 0, 1, 0.0, 0, {}, b"k", b"v", None)
-        event = app.conf.Event(app, b"k", b"v", {}, early)  # type: ignore[operator]  # Faust's setting is typed as a type
-        await stream.channel.queue.put(event)  # type: ignore[attr-defined]  # a Channel, typed as its iterator
+        app, stream = running_stream("batches-fetch")
+        await queue_event(app, stream, Message("changes", 0, 1, 0.0, 0, {}, b"k", b"v", None))
         deliver = fetches.deliverer(app)
         for partition, offsets in ((0, (2, 3, 5)), (1, (0, 1))):
             run = [Message("changes", partition, o, 0.0, 0, {}, b"k", b"v", None) for o in offsets]
-            await deliver(TP("changes", partition), run, stream.channel.queue)  # type: ignore[attr-defined]
+            await deliver(TP("changes", partition), run, stream.channel.queue)
         batch = await anext(batches.from_stream(stream, 100))
         close_consumer(app)
         return [(m.partition, m.offset) for m in batch]

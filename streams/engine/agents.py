@@ -29,7 +29,6 @@ from streams.engine.watchdog import fail_fast
 from streams.engine.web import Readiness, register_pages
 from streams.process.processors import (
     TICK,
-    Consumed,
     CrossingProcessor,
     Outgoing,
     PolicyProcessor,
@@ -50,10 +49,6 @@ def _raw() -> faust.Schema:
 def wall_clock_us() -> int:
     """The wall clock, UTC microseconds since the epoch."""
     return time.time_ns() // 1000
-
-
-def _consumed(messages: Sequence[Any]) -> list[Consumed]:
-    return [Consumed(m.topic, m.partition, m.offset, m.key, m.value) for m in messages]
 
 
 async def _send_all(sender: Sender, out: list[Outgoing]) -> None:
@@ -160,7 +155,7 @@ def register(app: faust.App, settings: Settings, rules: Rules) -> None:
 
     async def _crossings_batch(messages: list[Any], epoch: int, sender: Sender) -> None:
         await guard.check(messages)
-        out, writes = crossing.process(_consumed(messages))
+        out, writes = crossing.process(messages)
         if crossing.counters.refused:
             log_refused(crossing.counters)
         await flight.submit(messages, await sender.send_all(out), writes, epoch)
@@ -193,7 +188,7 @@ def register(app: faust.App, settings: Settings, rules: Rules) -> None:
         messages: list[Any], epoch: int, sender: Sender, markers: bool, ack: Any
     ) -> None:
         await guard.check(messages)
-        out, writes, ticks = policy.process(_consumed(messages), wall_clock_us())
+        out, writes, ticks = policy.process(messages, wall_clock_us())
         if policy.counters.refused:
             log_refused(policy.counters)
         await _send_all(sender, out)

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from streams import codec
 from streams.codec import Rejected
@@ -35,6 +35,7 @@ __all__ = [
     "LiveCounters",
     "Outgoing",
     "PolicyProcessor",
+    "Record",
 ]
 
 
@@ -47,6 +48,22 @@ class Consumed:
     offset: int
     key: bytes | None
     value: bytes | None
+
+
+class Record(Protocol):
+    """What the processors read of a record: a `Consumed`, or a Kafka client's
+    own message (the live agents pass Faust's, not copied)."""
+
+    @property
+    def topic(self) -> str: ...
+    @property
+    def partition(self) -> int: ...
+    @property
+    def offset(self) -> int: ...
+    @property
+    def key(self) -> bytes | None: ...
+    @property
+    def value(self) -> bytes | None: ...
 
 
 _Input = TypeVar("_Input")
@@ -82,10 +99,10 @@ class LiveCounters:
     policy_outputs: Counter[str] = field(default_factory=Counter)
     # refused records not yet logged (the worker logs and clears them after
     # each batch): the first REFUSED_KEPT, then only how many more
-    refused: list[tuple[Consumed, Rejected]] = field(default_factory=list)
+    refused: list[tuple[Record, Rejected]] = field(default_factory=list)
     refused_more: int = 0
 
-    def rejected(self, record: Consumed, rejected: Rejected) -> None:
+    def rejected(self, record: Record, rejected: Rejected) -> None:
         """Count a dead letter of `record`."""
         self.dead_letters_total += 1
         self.dead_letters[(record.topic, rejected.reason)] += 1
@@ -95,7 +112,7 @@ class LiveCounters:
             self.refused_more += 1
 
 
-def _dead_letter(record: Consumed, rejected: Rejected, parsed: Any = None) -> Outgoing:
+def _dead_letter(record: Record, rejected: Rejected, parsed: Any = None) -> Outgoing:
     letter = codec.dead_letter(
         topic=record.topic,
         partition=record.partition,
@@ -118,7 +135,7 @@ class CrossingProcessor:
     counters: LiveCounters = field(default_factory=LiveCounters)
 
     def process(
-        self, records: Iterable[Consumed]
+        self, records: Iterable[Record]
     ) -> tuple[list[Outgoing], dict[bytes, tuple[int, bytes]]]:
         """Records to send, then state to write per key: (partition, value)."""
         out: list[Outgoing] = []
@@ -160,7 +177,7 @@ class CrossingProcessor:
         }
         return out, writes
 
-    def _decode(self, record: Consumed, out: list[Outgoing]) -> Any:
+    def _decode(self, record: Record, out: list[Outgoing]) -> Any:
         raw = record.value
         if raw is None:
             rejected = Rejected("invalid_json", "the record has no value")
@@ -224,7 +241,7 @@ class PolicyProcessor:
         self._due_from.clear()
 
     def process(
-        self, records: Iterable[Consumed], now: int
+        self, records: Iterable[Record], now: int
     ) -> tuple[list[Outgoing], dict[bytes, tuple[int, bytes]], dict[int, int]]:
         """Records to send, policy states to write, and tick times per partition."""
         self._out: list[Outgoing] = []
@@ -260,7 +277,7 @@ class PolicyProcessor:
         self._offsets.setdefault(key, offsets)
         return state
 
-    def _redelivered(self, key: bytes, record: Consumed, which: int) -> bool:
+    def _redelivered(self, key: bytes, record: Record, which: int) -> bool:
         """Whether `record` was applied already (a redelivery after a restart)."""
         self._state(key, record.partition)
         offsets = self._offsets[key]
@@ -290,7 +307,7 @@ class PolicyProcessor:
     def _phases(self, platform: str) -> tuple[Phase, ...]:
         return self.rules.for_platform(platform).phases
 
-    def _decode(self, record: Consumed, decode: Callable[..., _Input]) -> _Input | None:
+    def _decode(self, record: Record, decode: Callable[..., _Input]) -> _Input | None:
         """The record decoded (its key checked), or None once it is dead-lettered."""
         raw = record.value
         obj = None
@@ -304,7 +321,7 @@ class PolicyProcessor:
             self.counters.rejected(record, rejected)
             return None
 
-    def _crossing(self, record: Consumed, now: int) -> None:
+    def _crossing(self, record: Record, now: int) -> None:
         crossing = self._decode(record, codec.decode_threshold_crossed)
         if crossing is None:
             return
@@ -316,7 +333,7 @@ class PolicyProcessor:
         )
         self._emit(key, record.partition, state, outputs)
 
-    def _result(self, record: Consumed) -> None:
+    def _result(self, record: Record) -> None:
         result = self._decode(record, codec.decode_verification_result)
         if result is None:
             return

@@ -12,7 +12,7 @@ one broker:
 
 Every worker runs at its defaults (the memory store) apart from the fetch
 wait of the latency rows. python -m benchmarks.targets [--events N]
-[--rounds 2] [--waits 5,20,100] [--write]
+[--rounds 2] [--waits 5,20,100] [--latency-events N] [--write]
 """
 
 from __future__ import annotations
@@ -48,7 +48,9 @@ def scaling(bootstrap: str, lines: list[bytes], rounds: int) -> dict[int, list[f
     return rates
 
 
-def latency_at(bootstrap: str, rate: float, wait_ms: int) -> tuple[float, float, int]:
+def latency_at(
+    bootstrap: str, rate: float, wait_ms: int, events: int = LATENCY_EVENTS
+) -> tuple[float, float, int]:
     """(p50, p99, samples) with the worker's fetch wait at `wait_ms`, fresh topics."""
     os.environ["THRESHOLDS_FETCH_MAX_WAIT_MS"] = str(wait_ms)  # the worker's environment
     try:
@@ -56,7 +58,7 @@ def latency_at(bootstrap: str, rate: float, wait_ms: int) -> tuple[float, float,
         h.create_topics()
         h.start_worker()
         try:
-            return latency(h, rate, LATENCY_EVENTS)
+            return latency(h, rate, events)
         finally:
             h.stop()
     finally:
@@ -69,6 +71,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--events", type=int, default=200_000)
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--waits", default="5,20,100", help="fetch waits to try (ms)")
+    parser.add_argument("--latency-events", type=int, default=LATENCY_EVENTS)
     parser.add_argument("--write", action="store_true", help="into RESULTS.md ('Targets')")
     args = parser.parse_args(argv)
     waits = [int(w) for w in args.waits.split(",")]
@@ -90,7 +93,7 @@ def main(argv: list[str] | None = None) -> int:
         ]
         chosen: tuple[float, int] | None = None
         for wait in waits:
-            p50, p99, samples = latency_at(bootstrap, one / 2, wait)
+            p50, p99, samples = latency_at(bootstrap, one / 2, wait, args.latency_events)
             print(f"fetch wait {wait} ms: p50 {p50:.1f} ms, p99 {p99:.1f} ms, {samples:,}")
             rows.append(
                 f"| p50 / p99 produce -> crossing at {one / 2:,.0f} events/s, fetch wait "

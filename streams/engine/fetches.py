@@ -28,6 +28,7 @@ own), go Faust's way. Each input topic has exactly one reader
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -117,7 +118,14 @@ def deliverer(app: Any) -> Callable[[Any, list[Any], Any], Awaitable[None]]:
         fetch = Fetch(messages)
         if queue.full():
             on_topic_buffer_full(tp)
-            await queue.put(fetch)
+            # in a task of its own, as the conductor puts: a rebalance clears
+            # the queue and cancels its waiting putters, which must end this
+            # put, not the fetch loop that awaits it
+            put = asyncio.ensure_future(queue.put(fetch))
+            try:
+                await asyncio.wait((put,))
+            finally:
+                put.cancel()  # suspended meanwhile: the fetch is not delivered later
         else:
             high, drop = signals_for(tp)
             queue.put_nowait_enhanced(fetch, on_pressure_high=high, on_pressure_drop=drop)

@@ -96,3 +96,23 @@ def test_a_fetch_is_handed_off_each_partition_together_in_offset_order() -> None
     taken_in_turns = [(a, 1), (b, 7), (a, 2), (b, 8), (a, 3)]
 
     assert _by_partition(taken_in_turns) == [(a, 1), (a, 2), (a, 3), (b, 7), (b, 8)]
+
+
+def test_a_rebalance_clearing_a_full_queue_ends_a_waiting_hand_off_without_an_error() -> None:
+    # Faust clears the queues at a rebalance, cancelling the putters waiting on
+    # them: that must end the put, not raise into the fetch loop (which died)
+    async def scenario() -> int:
+        app, stream = running_stream("batches-clear")
+        queue = stream.channel.queue
+        deliver = fetches.deliverer(app)
+        tp = TP("changes", 0)
+        while not queue.full():
+            await deliver(tp, [Message("changes", 0, 0, 0.0, 0, {}, b"k", b"v", None)], queue)
+        waiting = asyncio.ensure_future(deliver(tp, [], queue))
+        await asyncio.sleep(0.05)
+        queue.clear()  # as FlowControlQueue.clear does at a rebalance
+        await asyncio.wait_for(waiting, 5)  # raises here if the put's cancellation escapes
+        close_consumer(app)
+        return queue.qsize()
+
+    assert asyncio.run(scenario()) == 0

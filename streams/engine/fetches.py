@@ -13,13 +13,6 @@ Faust's offset bookkeeping (read offsets, gaps, acked offsets, commits), the
 queue Faust clears at a rebalance, and the pending acks a revocation waits
 for (`streams.engine.batches`).
 
-The queue is bounded in records as Faust bounds it in events: a run of a
-partition is handed off in items of at most `RUN_RECORDS` records, and an
-agent's input topic is declared with `queue_items` items
-(`stream_buffer_maxsize` records in all, 8,192), so a worker restarted onto a
-backlog pauses its fetches there instead of reading the backlog into memory
-one whole fetch (up to 4 MB a partition) per item.
-
 An agent's input topic goes this way once its stream has called `register`;
 records that arrive before, and every topic of no agent (changelogs, Faust's
 own), go Faust's way. Each input topic has exactly one reader
@@ -33,27 +26,9 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = [
-    "RUN_RECORDS",
-    "Fetch",
-    "ack_all",
-    "deliverer",
-    "messages_of",
-    "queue_items",
-    "queues",
-    "register",
-]
+__all__ = ["Fetch", "ack_all", "deliverer", "messages_of", "queues", "register"]
 
 _ATTRIBUTE = "thresholds_whole_fetch_queues"
-
-RUN_RECORDS = 1024
-"""The most records of one queued item."""
-
-
-def queue_items(app: Any) -> int:
-    """How many items an agent's queue holds: Faust's `stream_buffer_maxsize`
-    records at most, never fewer than 4 items (the pressure signal's margin)."""
-    return max(4, int(app.conf.stream_buffer_maxsize) // RUN_RECORDS)
 
 
 @dataclass(frozen=True, slots=True)

@@ -253,7 +253,6 @@ class Consumer(faust_aiokafka.Consumer):
         yield_every = 100
         whole_fetches = fetches.queues(app)
         deliver = fetches.deliverer(app)
-        run_records = fetches.RUN_RECORDS
 
         async def hand_off(
             records: list[tuple[Any, Any]],
@@ -302,11 +301,9 @@ class Consumer(faust_aiokafka.Consumer):
                     i += 1
                     continue
                 # the whole fetch: this record and the rest of its partition's
-                # (`_by_partition` put them together) up to a queue item's
-                # size, gaps noted as Faust does
+                # (`_by_partition` put them together), gaps noted as Faust does
                 run_end = i + 1
-                limit = min(end, i + run_records)
-                while run_end < limit and records[run_end][0] == tp:
+                while run_end < end and records[run_end][0] == tp:
                     run_end += 1
                 run = [m for _, m in records[i:run_end]]
                 if acks_enabled_for(tp.topic):

@@ -26,7 +26,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from benchmarks.results_file import record_section
+from benchmarks.results_file import publish
 from benchmarks.suite import (
     BATCH_BYTES,
     _lines,
@@ -303,9 +303,7 @@ def main(argv: list[str] | None = None) -> int:
         done = run(broker.bootstrap_servers, rows, args.events, args.rounds, args.warm_up)
         load = f"{time.perf_counter() - busy_before:.0f} s in all, broker: {broker.kind}"
         result = table(done, args.events, args.warm_up, load)
-        print(result)
-        if args.write:
-            record_section("Like for like", "python -m benchmarks.like_for_like --write", result)
+        publish("Like for like", "python -m benchmarks.like_for_like --write", result, args.write)
     finally:
         broker.stop()
     return 0

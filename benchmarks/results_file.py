@@ -8,7 +8,7 @@ import platform
 from datetime import UTC, datetime
 from pathlib import Path
 
-__all__ = ["RESULTS", "machine", "record_section", "replace_section"]
+__all__ = ["RESULTS", "machine", "publish", "record_section", "replace_section"]
 
 TITLE = "# Benchmark results\n"
 RESULTS = Path(__file__).parent / "RESULTS.md"
@@ -31,6 +31,13 @@ def machine() -> str:
 def record_section(heading: str, command: str, body: str, path: Path = RESULTS) -> None:
     """`replace_section` with the machine and the command that measured `body` above it."""
     replace_section(path, heading, f"{machine()}; `{command}`\n\n{body}")
+
+
+def publish(heading: str, command: str, body: str, write: bool) -> None:
+    """Print `body`; with `write`, also into RESULTS.md (`record_section`)."""
+    print(body)
+    if write:
+        record_section(heading, command, body)
 
 
 def replace_section(path: Path, heading: str, body: str) -> None:

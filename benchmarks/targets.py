@@ -23,7 +23,7 @@ import statistics
 import sys
 import time
 
-from benchmarks.results_file import record_section
+from benchmarks.results_file import publish
 from benchmarks.suite import _drain_busy, _lines, _workers, latency, produce_rates
 from streams.testing.harness import Harness, find_broker
 
@@ -111,9 +111,7 @@ def main(argv: list[str] | None = None) -> int:
         ]
         load = f"{time.perf_counter() - began:.0f} s in all, broker: {broker.kind}"
         body = f"{args.events:,} events per scaling round; {load}\n\n" + "\n".join(rows)
-        print(body)
-        if args.write:
-            record_section("Targets", "python -m benchmarks.targets --write", body)
+        publish("Targets", "python -m benchmarks.targets --write", body, args.write)
     finally:
         broker.stop()
     return 0

@@ -13,6 +13,13 @@ Faust's offset bookkeeping (read offsets, gaps, acked offsets, commits), the
 queue Faust clears at a rebalance, and the pending acks a revocation waits
 for (`streams.engine.batches`).
 
+The queue is bounded in records as Faust bounds it in events: a run of a
+partition is handed off in items of at most `RUN_RECORDS` records, and an
+agent's input topic is declared with `queue_items` items
+(`stream_buffer_maxsize` records in all, 8,192), so a worker restarted onto a
+backlog pauses its fetches there instead of reading the backlog into memory
+one whole fetch (up to 4 MB a partition) per item.
+
 An agent's input topic goes this way once its stream has called `register`;
 records that arrive before, and every topic of no agent (changelogs, Faust's
 own), go Faust's way. Each input topic has exactly one reader
@@ -26,9 +33,29 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["Fetch", "ack_all", "deliverer", "messages_of", "queues", "register"]
+from faust.types import TP
+
+__all__ = [
+    "RUN_RECORDS",
+    "Fetch",
+    "ack_all",
+    "deliverer",
+    "messages_of",
+    "queue_items",
+    "queues",
+    "register",
+]
 
 _ATTRIBUTE = "thresholds_whole_fetch_queues"
+
+RUN_RECORDS = 1024
+"""The most records of one queued item."""
+
+
+def queue_items(app: Any) -> int:
+    """How many items an agent's queue holds: Faust's `stream_buffer_maxsize`
+    records at most, never fewer than 4 items (the pressure signal's margin)."""
+    return max(4, int(app.conf.stream_buffer_maxsize) // RUN_RECORDS)
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,10 +89,15 @@ def messages_of(item: Any) -> list[Any]:
     return [item.message]
 
 
-def deliverer(app: Any) -> Callable[[Any, list[Any], Any], Awaitable[None]]:
-    """`deliver(tp, messages, queue)`: what the conductor does for one record
+def deliverer(app: Any) -> Callable[[list[Any], Any], Awaitable[None]]:
+    """`deliver(messages, queue)`: what the conductor does for one record
     (wait for flow control and for the producer buffer, queue with a pressure
-    signal to the consumer), done once for a run of records."""
+    signal to the consumer), done once for a run of one partition's records.
+
+    The signals name the partition by a Faust `TP`, as the conductor's do:
+    the consumer's set of active partitions holds only that type, and the
+    messages carry the aiokafka driver's `TopicPartition` (one put back in
+    that set fails Faust's assertion and stops the fetch loop)."""
     acquire_flow_control = app.flow_control.acquire
     wait_until_producer_ebb = app.producer.buffer.wait_until_ebb
     on_topic_buffer_full = app.sensors.on_topic_buffer_full
@@ -87,7 +119,9 @@ def deliverer(app: Any) -> Callable[[Any, list[Any], Any], Awaitable[None]]:
             pair = signals[tp] = (high, drop)
         return pair
 
-    async def deliver(tp: Any, messages: list[Any], queue: Any) -> None:
+    async def deliver(messages: list[Any], queue: Any) -> None:
+        first = messages[0]
+        tp = TP(first.topic, first.partition)
         await acquire_flow_control()
         await wait_until_producer_ebb()
         fetch = Fetch(messages)

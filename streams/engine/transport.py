@@ -253,6 +253,7 @@ class Consumer(faust_aiokafka.Consumer):
         yield_every = 100
         whole_fetches = fetches.queues(app)
         deliver = fetches.deliverer(app)
+        run_records = fetches.RUN_RECORDS
 
         async def hand_off(
             records: list[tuple[Any, Any]],
@@ -301,9 +302,11 @@ class Consumer(faust_aiokafka.Consumer):
                     i += 1
                     continue
                 # the whole fetch: this record and the rest of its partition's
-                # (`_by_partition` put them together), gaps noted as Faust does
+                # (`_by_partition` put them together) up to a queue item's
+                # size, gaps noted as Faust does
                 run_end = i + 1
-                while run_end < end and records[run_end][0] == tp:
+                limit = min(end, i + run_records)
+                while run_end < limit and records[run_end][0] == tp:
                     run_end += 1
                 run = [m for _, m in records[i:run_end]]
                 if acks_enabled_for(tp.topic):
@@ -312,7 +315,7 @@ class Consumer(faust_aiokafka.Consumer):
                         if last and m.offset - last > 1:
                             await self._add_gap(tp, last + 1, m.offset)
                         last = m.offset
-                await deliver(tp, run, queue)
+                await deliver(run, queue)
                 read_offset[tp] = seen[tp] = run[-1].offset
                 at.in_flight = False
                 i = run_end

@@ -6,6 +6,7 @@ import asyncio
 from typing import Any
 
 import faust
+from aiokafka import TopicPartition
 from faust.types import TP, Message
 from faust.types.tuples import ConsumerMessage
 
@@ -83,7 +84,7 @@ def test_whole_fetches_and_events_queued_before_them_come_as_one_batch_of_messag
         deliver = fetches.deliverer(app)
         for partition, offsets in ((0, (2, 3, 5)), (1, (0, 1))):
             run = [Message("changes", partition, o, 0.0, 0, {}, b"k", b"v", None) for o in offsets]
-            await deliver(TP("changes", partition), run, stream.channel.queue)
+            await deliver(run, stream.channel.queue)
         batch = await anext(batches.from_stream(stream, 100))
         close_consumer(app)
         return [(m.partition, m.offset) for m in batch]
@@ -105,10 +106,10 @@ def test_a_rebalance_clearing_a_full_queue_ends_a_waiting_hand_off_without_an_er
         app, stream = running_stream("batches-clear")
         queue = stream.channel.queue
         deliver = fetches.deliverer(app)
-        tp = TP("changes", 0)
+        run = [Message("changes", 0, 0, 0.0, 0, {}, b"k", b"v", None)]
         while not queue.full():
-            await deliver(tp, [Message("changes", 0, 0, 0.0, 0, {}, b"k", b"v", None)], queue)
-        waiting = asyncio.ensure_future(deliver(tp, [], queue))
+            await deliver(run, queue)
+        waiting = asyncio.ensure_future(deliver(run, queue))
         await asyncio.sleep(0.05)
         queue.clear()  # as FlowControlQueue.clear does at a rebalance
         await asyncio.wait_for(waiting, 5)  # raises here if the put's cancellation escapes
@@ -116,3 +117,36 @@ def test_a_rebalance_clearing_a_full_queue_ends_a_waiting_hand_off_without_an_er
         return queue.qsize()
 
     assert asyncio.run(scenario()) == 0
+
+
+def test_a_queue_past_its_pressure_mark_pauses_the_partition_and_an_emptied_one_resumes_it() -> None:
+    # the bound on what a worker holds: the partition leaves the consumer's
+    # active set until the agent has taken the queue down again
+    async def scenario() -> tuple[set[TP], set[TP], set[TP]]:
+        app = faust.App("batches-pressure", broker="kafka://127.0.0.1:9", web_enabled=False)
+        stream = app.stream(app.channel(maxsize=8))
+        app.flow_control.resume()
+        tp = TP("changes", 0)
+        app.consumer._set_active_tps({tp})  # type: ignore[attr-defined]  # as an assignment does
+        queue = stream.channel.queue
+        deliver = fetches.deliverer(app)
+        for offset in range(8):
+            # as the aiokafka driver makes them: its own TopicPartition type
+            message = Message(
+                "changes", 0, offset, 0.0, 0, {}, b"k", b"v", None, tp=TopicPartition("changes", 0)
+            )
+            await deliver([message], queue)
+        paused = set(app.consumer._get_active_partitions())  # type: ignore[attr-defined]
+        reader = batches.from_stream(stream, 100)
+        await anext(reader)
+        taken = asyncio.ensure_future(anext(reader))  # waits on the empty queue
+        await asyncio.sleep(0.01)
+        resumed = set(app.consumer._get_active_partitions())  # type: ignore[attr-defined]
+        taken.cancel()
+        close_consumer(app)
+        return paused, resumed, {tp}
+
+    paused, resumed, partition = asyncio.run(scenario())
+
+    assert paused == set()
+    assert resumed == partition

@@ -119,7 +119,7 @@ def test_a_rebalance_clearing_a_full_queue_ends_a_waiting_hand_off_without_an_er
     assert asyncio.run(scenario()) == 0
 
 
-def test_a_queue_past_its_pressure_mark_pauses_the_partition_and_an_emptied_one_resumes_it() -> None:
+def test_a_queue_past_its_pressure_mark_pauses_the_partition_and_an_empty_one_resumes_it() -> None:
     # the bound on what a worker holds: the partition leaves the consumer's
     # active set until the agent has taken the queue down again
     async def scenario() -> tuple[set[TP], set[TP], set[TP]]:

@@ -13,6 +13,7 @@ per key is its order on the partition.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -44,13 +45,27 @@ class _KeyFields(msgspec.Struct):
     type: object = None
 
 
+class _Keyed(msgspec.Struct, gc=False):
+    """A line whose key fields are both strings, as nearly every line's are."""
+
+    platform: str
+    account_id: str
+    type: object = None
+
+
 _decode_key_fields = msgspec.json.Decoder(_KeyFields).decode
+_decode_keyed = msgspec.json.Decoder(_Keyed).decode
 
 
 def fast_key_and_type(raw: bytes) -> tuple[bytes | None, object]:
     """`key_and_type`, reading only the three fields it needs; any line msgspec
     does not read cleanly is left to `key_and_type` itself, so both agree."""
-    if not raw.isascii() and not is_utf8(raw):  # msgspec skips unknown fields unread
+    if raw.isascii():  # msgspec skips unknown fields unread: only ASCII is surely UTF-8
+        with contextlib.suppress(Exception):  # a key field missing or not a string, malformed
+            # types checked in C: the common line costs no Python-level check
+            keyed = _decode_keyed(raw)
+            return record_key(keyed.platform, keyed.account_id).encode(), keyed.type
+    elif not is_utf8(raw):
         return key_and_type(raw)
     try:
         fields = _decode_key_fields(raw)
@@ -111,17 +126,14 @@ def produce_lines(
     producer, failures = new_producer(settings)
     produce, poll = producer.produce, producer.poll
     n = 0
-    for raw in lines:
+    for n, raw in enumerate(lines, 1):
         key, kind = fast_key_and_type(raw)
         target = results_topic if kind == VERIFICATION_RESULT else topic
-        while True:
-            try:
-                produce(target, raw, key)
-                break
-            except BufferError:  # the local queue is full: let librdkafka send some
-                poll(0.05)
-        n += 1
-        if n % PROGRESS_EVERY == 0:
+        try:
+            produce(target, raw, key)
+        except BufferError:  # the local queue is full: let librdkafka send some
+            _produce_when_room(producer, target, raw, key)
+        if not n % PROGRESS_EVERY:
             poll(0)
             if progress is not None:
                 progress(n)
@@ -132,3 +144,13 @@ def produce_lines(
         first = failures[0] if failures else f"{left} records unacknowledged after {timeout:.0f}s"
         raise ProduceError(f"{len(failures) + left} of {n} records not produced: {first}")
     return n
+
+
+def _produce_when_room(producer: Any, topic: str, value: bytes, key: bytes | None) -> None:
+    while True:
+        producer.poll(0.05)
+        try:
+            producer.produce(topic, value, key)
+            return
+        except BufferError:
+            continue

@@ -53,3 +53,22 @@ def test_the_fast_reader_agrees_with_the_full_one_on_any_bytes(raw: bytes) -> No
 def test_the_fast_reader_agrees_with_the_full_one_on_any_object(value: dict[str, object]) -> None:
     raw = json.dumps(value).encode()  # integers of any size, escaped surrogates
     assert fast_key_and_type(raw) == key_and_type(raw)
+
+
+@given(
+    st.lists(
+        st.sampled_from(
+            [
+                '"platform":"weibo"',
+                '"platform":1',
+                '"account_id":"a1"',
+                '"account_id":null',
+                '"type":"VerificationResult"',
+            ]
+        ),
+        max_size=6,
+    )
+)
+def test_the_fast_reader_agrees_with_the_full_one_on_repeated_fields(fields: list[str]) -> None:
+    raw = ("{" + ",".join(fields) + "}").encode()  # JSON leaves repeated names to the reader
+    assert fast_key_and_type(raw) == key_and_type(raw)

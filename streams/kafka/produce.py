@@ -13,7 +13,6 @@ per key is its order on the partition.
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -61,10 +60,13 @@ def fast_key_and_type(raw: bytes) -> tuple[bytes | None, object]:
     """`key_and_type`, reading only the three fields it needs; any line msgspec
     does not read cleanly is left to `key_and_type` itself, so both agree."""
     if raw.isascii():  # msgspec skips unknown fields unread: only ASCII is surely UTF-8
-        with contextlib.suppress(Exception):  # a key field missing or not a string, malformed
-            # types checked in C: the common line costs no Python-level check
+        # types checked in C: the common line costs no Python-level check (a
+        # try, not contextlib.suppress, which doubles this function's time)
+        try:
             keyed = _decode_keyed(raw)
             return record_key(keyed.platform, keyed.account_id).encode(), keyed.type
+        except Exception:  # noqa: S110 - a key field missing or not a string, malformed
+            pass
     elif not is_utf8(raw):
         return key_and_type(raw)
     try:

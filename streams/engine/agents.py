@@ -74,10 +74,6 @@ def register(app: faust.App, settings: Settings, rules: Rules) -> None:
     plan = topology(settings)
     changes = app.topic(*plan.inputs(CROSSINGS), schema=_raw())
     policy_inputs = app.topic(*plan.inputs(POLICY), schema=_raw())
-    for inputs in (changes, policy_inputs):
-        # whole fetches queue up to `stream_buffer_maxsize` records
-        # (streams.engine.fetches); `App.topic` does not pass its `maxsize` on
-        inputs.maxsize = fetches.queue_items(app)
 
     def table(name: str) -> Any:
         # bytes key and value types give raw changelog serializers: the codec

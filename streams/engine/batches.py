@@ -36,8 +36,9 @@ async def from_stream(stream: Any, limit: int) -> AsyncIterator[list[Any]]:
     reach its changelog after its new owner had read it.
     """
     await stream.maybe_start()
-    fetches.register(stream)
-    queue = stream.channel.queue
+    backlog = fetches.register(stream)
+    queue = backlog.queue
+    taken = backlog.taken
     inbound = stream.app.monitor.stream_inbound_time
     # Faust's stream iterator inlines Consumer.track_message the same way
     pending_acks = stream.app.consumer._unacked_messages
@@ -49,6 +50,7 @@ async def from_stream(stream: Any, limit: int) -> AsyncIterator[list[Any]]:
                 messages += messages_of(queue.get_nowait())
         except StopAsyncIteration:
             return  # Faust ends a stream by throwing this into its queue
+        taken(len(messages))
         now = time.monotonic()
         for message in messages:
             inbound[message.tp] = now

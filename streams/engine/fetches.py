@@ -13,12 +13,15 @@ Faust's offset bookkeeping (read offsets, gaps, acked offsets, commits), the
 queue Faust clears at a rebalance, and the pending acks a revocation waits
 for (`streams.engine.batches`).
 
-The queue is bounded in records as Faust bounds it in events: a run of a
-partition is handed off in items of at most `RUN_RECORDS` records, and an
-agent's input topic is declared with `queue_items` items
-(`stream_buffer_maxsize` records in all, 8,192), so a worker restarted onto a
-backlog pauses its fetches there instead of reading the backlog into memory
-one whole fetch (up to 4 MB a partition) per item.
+The queue is bounded in records, as Faust bounds it in events (one record
+each): a partition's run is handed off in items of at most `RUN_RECORDS`
+records, and a `Backlog` counts the records an agent's queue holds. Past 80 %
+of `stream_buffer_maxsize` (mode's pressure ratio) the partition that added
+records stops being fetched until the agent has taken the queue down to 40 %,
+as Faust's conductor does, so a worker restarted onto a backlog does not read
+it into memory. Counting items instead paused partitions behind a few
+one-record fetches at a moderate rate and let a backlog fill an item with a
+whole fetch (up to 4 MB a partition).
 
 An agent's input topic goes this way once its stream has called `register`;
 records that arrive before, and every topic of no agent (changelogs, Faust's
@@ -29,6 +32,7 @@ own), go Faust's way. Each input topic has exactly one reader
 from __future__ import annotations
 
 import asyncio
+import math
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -37,11 +41,11 @@ from faust.types import TP
 
 __all__ = [
     "RUN_RECORDS",
+    "Backlog",
     "Fetch",
     "ack_all",
     "deliverer",
     "messages_of",
-    "queue_items",
     "queues",
     "register",
 ]
@@ -52,12 +56,6 @@ RUN_RECORDS = 1024
 """The most records of one queued item."""
 
 
-def queue_items(app: Any) -> int:
-    """How many items an agent's queue holds: Faust's `stream_buffer_maxsize`
-    records at most, never fewer than 4 items (the pressure signal's margin)."""
-    return max(4, int(app.conf.stream_buffer_maxsize) // RUN_RECORDS)
-
-
 @dataclass(frozen=True, slots=True)
 class Fetch:
     """One partition's records of one fetch, in offset order."""
@@ -65,21 +63,62 @@ class Fetch:
     messages: list[Any]
 
 
-def queues(app: Any) -> dict[str, Any]:
-    """Input topic -> the queue of the stream that reads it (the app's own dict)."""
-    found: dict[str, Any] | None = getattr(app, _ATTRIBUTE, None)
+class Backlog:
+    """The records waiting in one agent's queue, and the partitions paused for them."""
+
+    def __init__(self, app: Any, queue: Any) -> None:
+        self.queue = queue
+        size = int(app.conf.stream_buffer_maxsize)
+        self.high = math.floor(size / queue.pressure_high_ratio)
+        self.low = math.floor(size * queue.pressure_drop_ratio)
+        self.records = 0
+        self.paused: set[TP] = set()
+        self._consumer = app.consumer
+        self._on_topic_buffer_full = app.sensors.on_topic_buffer_full
+
+    def added(self, tp: TP, records: int) -> None:
+        """`records` of `tp` were queued: pause `tp` if the queue is past its mark."""
+        self.records += records
+        if self.records >= self.high and tp not in self.paused:
+            self.paused.add(tp)
+            self._on_topic_buffer_full(tp)
+            self._consumer.on_buffer_full(tp)
+
+    def taken(self, records: int) -> None:
+        """The agent took `records`: resume the paused partitions once the queue is low."""
+        left = self.records - records
+        if left < 0 or self.queue.empty():
+            # the queue is all taken, or a rebalance cleared it: nothing waits
+            left = 0
+        self.records = left
+        if self.paused and left <= self.low:
+            self.resume()
+
+    def resume(self) -> None:
+        """Fetch the paused partitions again (Faust resumes only those it still buffers for)."""
+        on_buffer_drop = self._consumer.on_buffer_drop
+        for tp in self.paused:
+            on_buffer_drop(tp)
+        self.paused.clear()
+
+
+def queues(app: Any) -> dict[str, Backlog]:
+    """Input topic -> the backlog of the stream that reads it (the app's own dict)."""
+    found: dict[str, Backlog] | None = getattr(app, _ATTRIBUTE, None)
     if found is None:
         found = {}
         setattr(app, _ATTRIBUTE, found)
     return found
 
 
-def register(stream: Any) -> None:
-    """Send the stream's topics' records to its queue as whole fetches from now on."""
+def register(stream: Any) -> Backlog:
+    """Send the stream's topics' records to its queue as whole fetches from now
+    on; the backlog the stream reports what it takes to."""
     channel = stream.channel
-    queue = channel.queue
+    backlog = Backlog(stream.app, channel.queue)
     for topic in getattr(channel, "topics", ()):  # a plain channel has none
-        queues(stream.app)[topic] = queue
+        queues(stream.app)[topic] = backlog
+    return backlog
 
 
 def messages_of(item: Any) -> list[Any]:
@@ -89,43 +128,28 @@ def messages_of(item: Any) -> list[Any]:
     return [item.message]
 
 
-def deliverer(app: Any) -> Callable[[list[Any], Any], Awaitable[None]]:
-    """`deliver(messages, queue)`: what the conductor does for one record
-    (wait for flow control and for the producer buffer, queue with a pressure
-    signal to the consumer), done once for a run of one partition's records.
+def deliverer(app: Any) -> Callable[[list[Any], Backlog], Awaitable[None]]:
+    """`deliver(messages, backlog)`: what the conductor does for one record
+    (wait for flow control and for the producer buffer, queue, pause the
+    partition when the queue is past its mark), done once for a run of one
+    partition's records.
 
-    The signals name the partition by a Faust `TP`, as the conductor's do:
+    The pause names the partition by a Faust `TP`, as the conductor's does:
     the consumer's set of active partitions holds only that type, and the
     messages carry the aiokafka driver's `TopicPartition` (one put back in
     that set fails Faust's assertion and stops the fetch loop)."""
     acquire_flow_control = app.flow_control.acquire
     wait_until_producer_ebb = app.producer.buffer.wait_until_ebb
     on_topic_buffer_full = app.sensors.on_topic_buffer_full
-    consumer = app.consumer
-    signals: dict[Any, tuple[Callable[[], None], Callable[[], None]]] = {}
 
-    def signals_for(tp: Any) -> tuple[Callable[[], None], Callable[[], None]]:
-        # one pair per partition: the queue keeps pending drop callbacks in a set
-        pair = signals.get(tp)
-        if pair is None:
-
-            def high() -> None:
-                on_topic_buffer_full(tp)
-                consumer.on_buffer_full(tp)
-
-            def drop() -> None:
-                consumer.on_buffer_drop(tp)
-
-            pair = signals[tp] = (high, drop)
-        return pair
-
-    async def deliver(messages: list[Any], queue: Any) -> None:
+    async def deliver(messages: list[Any], backlog: Backlog) -> None:
         first = messages[0]
         tp = TP(first.topic, first.partition)
         await acquire_flow_control()
         await wait_until_producer_ebb()
         fetch = Fetch(messages)
-        if queue.full():
+        queue = backlog.queue
+        if queue.full():  # in items: the bound in records normally pauses well before
             on_topic_buffer_full(tp)
             # in a task of its own, as the conductor puts: a rebalance clears
             # the queue and cancels its waiting putters, which must end this
@@ -135,9 +159,13 @@ def deliverer(app: Any) -> Callable[[list[Any], Any], Awaitable[None]]:
                 await asyncio.wait((put,))
             finally:
                 put.cancel()  # suspended meanwhile: the fetch is not delivered later
-        else:
-            high, drop = signals_for(tp)
-            queue.put_nowait_enhanced(fetch, on_pressure_high=high, on_pressure_drop=drop)
+            if not put.cancelled():
+                backlog.added(tp, len(messages))
+            return
+        if queue.empty():
+            backlog.taken(0)  # all taken (or cleared): count from nothing
+        queue.force_put_nowait(fetch)
+        backlog.added(tp, len(messages))
 
     return deliver
 

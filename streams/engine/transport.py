@@ -288,8 +288,8 @@ class Consumer(faust_aiokafka.Consumer):
                     at.next, at.commit_due = i, True
                     return  # the caller commits, outside the race, and resumes here
                 at.next, at.in_flight = i, True
-                queue = whole_fetches.get(tp.topic)
-                if queue is None:  # Faust's way, one record
+                backlog = whole_fetches.get(tp.topic)
+                if backlog is None:  # Faust's way, one record
                     since_yield += 1
                     if since_yield > yield_every:
                         await sleep(0)
@@ -315,7 +315,7 @@ class Consumer(faust_aiokafka.Consumer):
                         if last and m.offset - last > 1:
                             await self._add_gap(tp, last + 1, m.offset)
                         last = m.offset
-                await deliver(run, queue)
+                await deliver(run, backlog)
                 read_offset[tp] = seen[tp] = run[-1].offset
                 at.in_flight = False
                 i = run_end

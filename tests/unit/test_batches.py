@@ -84,7 +84,7 @@ def test_whole_fetches_and_events_queued_before_them_come_as_one_batch_of_messag
         deliver = fetches.deliverer(app)
         for partition, offsets in ((0, (2, 3, 5)), (1, (0, 1))):
             run = [Message("changes", partition, o, 0.0, 0, {}, b"k", b"v", None) for o in offsets]
-            await deliver(run, stream.channel.queue)
+            await deliver(run, fetches.Backlog(app, stream.channel.queue))
         batch = await anext(batches.from_stream(stream, 100))
         close_consumer(app)
         return [(m.partition, m.offset) for m in batch]
@@ -103,50 +103,73 @@ def test_a_rebalance_clearing_a_full_queue_ends_a_waiting_hand_off_without_an_er
     # Faust clears the queues at a rebalance, cancelling the putters waiting on
     # them: that must end the put, not raise into the fetch loop (which died)
     async def scenario() -> int:
-        app, stream = running_stream("batches-clear")
-        queue = stream.channel.queue
+        app = faust.App("batches-clear", broker="kafka://127.0.0.1:9", web_enabled=False)
+        stream = app.stream(app.channel(maxsize=8))
+        app.flow_control.resume()
+        backlog = fetches.Backlog(app, stream.channel.queue)
         deliver = fetches.deliverer(app)
         run = [Message("changes", 0, 0, 0.0, 0, {}, b"k", b"v", None)]
-        while not queue.full():
-            await deliver(run, queue)
-        waiting = asyncio.ensure_future(deliver(run, queue))
+        while not backlog.queue.full():
+            await deliver(run, backlog)
+        waiting = asyncio.ensure_future(deliver(run, backlog))
         await asyncio.sleep(0.05)
-        queue.clear()  # as FlowControlQueue.clear does at a rebalance
+        backlog.queue.clear()  # as FlowControlQueue.clear does at a rebalance
         await asyncio.wait_for(waiting, 5)  # raises here if the put's cancellation escapes
         close_consumer(app)
-        return queue.qsize()
+        return backlog.queue.qsize()
 
     assert asyncio.run(scenario()) == 0
 
 
-def test_a_queue_past_its_pressure_mark_pauses_the_partition_and_an_empty_one_resumes_it() -> None:
-    # the bound on what a worker holds: the partition leaves the consumer's
-    # active set until the agent has taken the queue down again
-    async def scenario() -> tuple[set[TP], set[TP], set[TP]]:
-        app = faust.App("batches-pressure", broker="kafka://127.0.0.1:9", web_enabled=False)
-        stream = app.stream(app.channel(maxsize=8))
-        app.flow_control.resume()
-        tp = TP("changes", 0)
-        app.consumer._set_active_tps({tp})  # type: ignore[attr-defined]  # as an assignment does
-        queue = stream.channel.queue
-        deliver = fetches.deliverer(app)
-        for offset in range(8):
-            # as the aiokafka driver makes them: its own TopicPartition type
-            message = Message(
-                "changes", 0, offset, 0.0, 0, {}, b"k", b"v", None, tp=TopicPartition("changes", 0)
-            )
-            await deliver([message], queue)
-        paused = set(app.consumer._get_active_partitions())  # type: ignore[attr-defined]
-        reader = batches.from_stream(stream, 100)
-        await anext(reader)
-        taken = asyncio.ensure_future(anext(reader))  # waits on the empty queue
-        await asyncio.sleep(0.01)
-        resumed = set(app.consumer._get_active_partitions())  # type: ignore[attr-defined]
-        taken.cancel()
-        close_consumer(app)
-        return paused, resumed, {tp}
+def fetch_of(offsets: range) -> list[Message]:
+    """One partition's run as the aiokafka driver makes it: its own TopicPartition type."""
+    tp = TopicPartition("changes", 0)
+    return [Message("changes", 0, o, 0.0, 0, {}, b"k", b"v", None, tp=tp) for o in offsets]
 
-    paused, resumed, partition = asyncio.run(scenario())
+
+def active_partitions(app: faust.App) -> set[TP]:
+    return set(app.consumer._get_active_partitions())  # type: ignore[attr-defined]
+
+
+def test_a_queue_past_80_percent_of_the_buffer_in_records_pauses_the_partition() -> None:
+    # the bound on what a worker holds (Faust's, in records): a backlog's
+    # fetches are not read into memory past it
+    async def scenario() -> tuple[set[TP], list[set[TP]]]:
+        app = faust.App("batches-pressure", broker="kafka://127.0.0.1:9", web_enabled=False)
+        stream = app.stream(app.topic("changes"))  # stream_buffer_maxsize: 4,096 records
+        app.flow_control.resume()
+        app.consumer._set_active_tps({TP("changes", 0)})  # type: ignore[attr-defined]
+        reader = batches.from_stream(stream, 1000)
+        first = asyncio.ensure_future(anext(reader))
+        await asyncio.sleep(0.01)  # the reader has registered the topic's backlog
+        backlog, deliver = fetches.queues(app)["changes"], fetches.deliverer(app)
+        for start in range(0, 4096, 1024):
+            await deliver(fetch_of(range(start, start + 1024)), backlog)
+        paused = active_partitions(app)
+        after_each_batch = [(await first, active_partitions(app))[1]]
+        for _ in range(2):
+            await anext(reader)
+            after_each_batch.append(active_partitions(app))
+        close_consumer(app)
+        return paused, after_each_batch
+
+    paused, after_each_batch = asyncio.run(scenario())
 
     assert paused == set()
-    assert resumed == partition
+    # 3,072 and 2,048 records left stay above 40 %; at 1,024 the partition is fetched again
+    assert after_each_batch == [set(), set(), {TP("changes", 0)}]
+
+
+def test_small_fetches_far_below_the_buffer_do_not_pause_the_partition() -> None:
+    # counted in items, a few one-record fetches paused a partition at a moderate rate
+    async def scenario() -> set[TP]:
+        app, stream = running_stream("batches-small")
+        app.consumer._set_active_tps({TP("changes", 0)})  # type: ignore[attr-defined]
+        backlog, deliver = fetches.Backlog(app, stream.channel.queue), fetches.deliverer(app)
+        for offset in range(100):
+            await deliver(fetch_of(range(offset, offset + 1)), backlog)
+        active = active_partitions(app)
+        close_consumer(app)
+        return active
+
+    assert asyncio.run(scenario()) == {TP("changes", 0)}

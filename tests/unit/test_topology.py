@@ -7,7 +7,6 @@ import pytest
 from streams.config import Settings
 from streams.config.topology import AGENTS, CROSSINGS, POLICY, topology
 from streams.core.rules import Rules
-from streams.engine import fetches
 from streams.engine.app import create_app
 
 SETTINGS = Settings.from_env({"KAFKA_BOOTSTRAP_SERVERS": "127.0.0.1:1", "THRESHOLDS_APP_ID": "app"})
@@ -75,13 +74,3 @@ def test_with_the_policy_off_only_the_crossing_agent_runs() -> None:
     app = create_app(settings, Rules())
 
     assert set(app.agents) == {CROSSINGS}
-
-
-def test_an_agents_queue_of_whole_fetches_holds_no_more_records_than_fausts_buffer(
-    app: object,
-) -> None:
-    # a whole fetch per item would otherwise let a worker read a backlog into memory
-    for agent in app.agents.values():  # type: ignore[attr-defined]
-        queue = agent.channel.clone(is_iterator=True).queue
-
-        assert queue.maxsize * fetches.RUN_RECORDS <= app.conf.stream_buffer_maxsize  # type: ignore[attr-defined]

@@ -206,7 +206,7 @@ class Replayer:
 
     def _result(self, result: VerificationResult) -> list[Record]:
         self.counters.results += 1
-        records = self._advance(result.decided_at)
+        records = self.advance(result.decided_at)
         key = record_key(result.platform, result.account_id)
         if self.owns is not None and not self.owns(key):
             return records
@@ -228,7 +228,7 @@ class Replayer:
             )
         self.counters.policy_records += len(outputs)
 
-    def _advance(self, at: int) -> list[Record]:
+    def advance(self, at: int) -> list[Record]:
         """Move the event-time clock to `at` and fire what is due, in order."""
         if at <= self.clock:
             return _NOTHING

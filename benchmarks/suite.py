@@ -386,11 +386,29 @@ def latency(harness: Harness, rate: float, n: int) -> tuple[float, float, int]:
     delays = sorted((arrivals[k] - sent_at[k]) * 1000 for k in arrivals if k in sent_at)
     if not delays:
         raise RuntimeError("no crossing arrived after the warm-up: nothing to time")
-    return statistics.median(delays), delays[int(len(delays) * 0.99) - 1], len(delays)
+    return (*_p50_p99(delays), len(delays))
 
 
-def _times(path: Path) -> dict[str, float]:
-    return {k: float(v) for k, v in (line.split("\t") for line in path.read_text().splitlines())}
+def _times(path: Path, column: int = 1) -> dict[str, float]:
+    rows = (line.split("\t") for line in path.read_text().splitlines())
+    return {row[0]: float(row[column]) for row in rows}
+
+
+def latency_parts(harness: Harness) -> tuple[tuple[float, float], tuple[float, float]]:
+    """Of `latency`'s last run on `harness`: (p50, p99) ms from produce to the
+    worker's send of the crossing (its CreateTime, ms resolution), and from
+    that send to the crossing's arrival at the consumer."""
+    arrived, sent = harness.workdir / "arrivals.tsv", harness.workdir / "sent.tsv"
+    arrivals, sent_at = _times(arrived), _times(sent)
+    created = {k: ms / 1000 for k, ms in _times(arrived, column=2).items()}
+    timed = [k for k in arrivals if k in sent_at]
+    to_send = sorted((created[k] - sent_at[k]) * 1000 for k in timed)
+    to_read = sorted((arrivals[k] - created[k]) * 1000 for k in timed)
+    return _p50_p99(to_send), _p50_p99(to_read)
+
+
+def _p50_p99(delays: list[float]) -> tuple[float, float]:
+    return statistics.median(delays), delays[int(len(delays) * 0.99) - 1]
 
 
 def _offer_load(bootstrap: str, topic: str, rate: float, n: int, out: Path) -> None:
@@ -451,16 +469,17 @@ def _watch_arrivals(settings: Any, topic: str, out: Path, stop: Any) -> None:
     # a short fetch wait: Tansu answers a fetch that finds nothing only when
     # its wait is over, which would be counted as latency
     consumer = kafka_io.open_consumer(settings, [topic], fetch_max_wait_ms=5)
-    seen: dict[str, float] = {}
+    seen: dict[str, tuple[float, int]] = {}
     try:
         while not stop.is_set():
             for batch in consumer.poll(timeout_ms=20).values():
                 now = time.time()
                 for m in batch:
-                    seen.setdefault(orjson.loads(m.value)["source_event_id"], now)
+                    # with the crossing's CreateTime: when the worker sent it
+                    seen.setdefault(orjson.loads(m.value)["source_event_id"], (now, m.timestamp))
     finally:
         consumer.close()
-        out.write_text("".join(f"{k}\t{v!r}\n" for k, v in seen.items()))
+        out.write_text("".join(f"{k}\t{at!r}\t{sent_ms}\n" for k, (at, sent_ms) in seen.items()))
 
 
 def _recovery_rate(worker: Worker) -> tuple[int, float]:

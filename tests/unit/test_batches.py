@@ -104,7 +104,7 @@ def test_a_rebalance_clearing_a_full_queue_ends_a_waiting_hand_off_without_an_er
     # them: that must end the put, not raise into the fetch loop (which died)
     async def scenario() -> int:
         app = faust.App("batches-clear", broker="kafka://127.0.0.1:9", web_enabled=False)
-        stream = app.stream(app.channel(maxsize=8))
+        stream: Any = app.stream(app.channel(maxsize=8))
         app.flow_control.resume()
         backlog = fetches.Backlog(app, stream.channel.queue)
         deliver = fetches.deliverer(app)
@@ -136,7 +136,7 @@ def test_a_queue_past_80_percent_of_the_buffer_in_records_pauses_the_partition()
     # fetches are not read into memory past it
     async def scenario() -> tuple[set[TP], list[set[TP]]]:
         app = faust.App("batches-pressure", broker="kafka://127.0.0.1:9", web_enabled=False)
-        stream = app.stream(app.topic("changes"))  # stream_buffer_maxsize: 4,096 records
+        stream: Any = app.stream(app.topic("changes"))  # stream_buffer_maxsize: 4,096 records
         app.flow_control.resume()
         app.consumer._set_active_tps({TP("changes", 0)})  # type: ignore[attr-defined]
         reader = batches.from_stream(stream, 1000)

@@ -155,7 +155,7 @@ class Replayer:
         if not owned:
             return records
         platform = event.platform
-        rules = self._rules_for(platform)
+        rules = self._platform_rules.get(platform) or self._rules_for(platform)
         state, crossings, outcome = step(self.crossing_states.get(key), event, rules)
         counters = self.counters
         counters.events += 1
@@ -164,6 +164,9 @@ class Replayer:
                 counters.first_at = at
             if counters.last_at is None or at > counters.last_at:
                 counters.last_at = at
+            if not crossings:  # most events: no call to _after_step
+                self.crossing_states[key] = state  # type: ignore[assignment]
+                return records
         return self._after_step(key, rules, state, crossings, outcome, records)
 
     def _rules_for(self, platform: str) -> PlatformRules:

@@ -19,7 +19,7 @@ def test_the_targets_run_and_report_every_row(kafka_bootstrap_servers: str) -> N
     result = run_module(
         "benchmarks.targets",
         *("--events", "4000", "--rounds", "1", "--waits", "100"),
-        *("--latency-events", "8000", "--latency-rounds", "1"),
+        *("--latency-events", "8000", "--latency-rounds", "1", "--produce-events", "4000"),
         env=env,
         timeout=900,
     )

@@ -16,12 +16,14 @@ for (`streams.engine.batches`).
 The queue is bounded in records, as Faust bounds it in events (one record
 each): a partition's run is handed off in items of at most `RUN_RECORDS`
 records, and a `Backlog` counts the records an agent's queue holds. Past 80 %
-of `stream_buffer_maxsize` (mode's pressure ratio) the partition that added
-records stops being fetched until the agent has taken the queue down to 40 %,
-as Faust's conductor does, so a worker restarted onto a backlog does not read
-it into memory. Counting items instead paused partitions behind a few
-one-record fetches at a moderate rate and let a backlog fill an item with a
-whole fetch (up to 4 MB a partition).
+of `stream_buffer_maxsize` (mode's pressure ratio) the fetch loop waits until
+the agent has taken the queue down to 40 %, so a worker restarted onto a
+backlog does not read it into memory. It waits rather than pausing the
+partition as Faust's conductor does: Faust applies a resume at its next
+fetch, and with no other partition to read that fetch waits its whole
+timeout (1 s), which left a backlog's worker idle (a crossings-only worker
+fell to half its rate). Counting queue items instead of records let a
+backlog put a whole fetch (up to 4 MB a partition) in each item.
 
 An agent's input topic goes this way once its stream has called `register`;
 records that arrive before, and every topic of no agent (changelogs, Faust's
@@ -32,6 +34,7 @@ own), go Faust's way. Each input topic has exactly one reader
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import math
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
@@ -64,42 +67,41 @@ class Fetch:
 
 
 class Backlog:
-    """The records waiting in one agent's queue, and the partitions paused for them."""
+    """The records waiting in one agent's queue."""
 
     def __init__(self, app: Any, queue: Any) -> None:
         self.queue = queue
         size = int(app.conf.stream_buffer_maxsize)
-        self.high = math.floor(size / queue.pressure_high_ratio)
-        self.low = math.floor(size * queue.pressure_drop_ratio)
+        self.high: int = math.floor(size / queue.pressure_high_ratio)
+        self.low: int = math.floor(size * queue.pressure_drop_ratio)
         self.records = 0
-        self.paused: set[TP] = set()
-        self._consumer = app.consumer
-        self._on_topic_buffer_full = app.sensors.on_topic_buffer_full
+        self._taken = asyncio.Event()
 
-    def added(self, tp: TP, records: int) -> None:
-        """`records` of `tp` were queued: pause `tp` if the queue is past its mark."""
+    def added(self, records: int) -> None:
+        """`records` were queued."""
         self.records += records
-        if self.records >= self.high and tp not in self.paused:
-            self.paused.add(tp)
-            self._on_topic_buffer_full(tp)
-            self._consumer.on_buffer_full(tp)
 
     def taken(self, records: int) -> None:
-        """The agent took `records`: resume the paused partitions once the queue is low."""
+        """The agent took `records` off the queue."""
         left = self.records - records
         if left < 0 or self.queue.empty():
             # the queue is all taken, or a rebalance cleared it: nothing waits
             left = 0
         self.records = left
-        if self.paused and left <= self.low:
-            self.resume()
+        if left <= self.low:
+            self._taken.set()
 
-    def resume(self) -> None:
-        """Fetch the paused partitions again (Faust resumes only those it still buffers for)."""
-        on_buffer_drop = self._consumer.on_buffer_drop
-        for tp in self.paused:
-            on_buffer_drop(tp)
-        self.paused.clear()
+    def full(self) -> bool:
+        """Whether the queue is past its mark: hand off nothing more until it is taken down."""
+        return self.records >= self.high
+
+    async def wait_taken(self) -> None:
+        """Return once the agent has taken the queue down to 40 %, or it is empty."""
+        while self.records > self.low and not self.queue.empty():
+            self._taken.clear()
+            # a clear at a rebalance sets nothing: look again every 50 ms
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._taken.wait(), 0.05)
 
 
 def queues(app: Any) -> dict[str, Backlog]:
@@ -130,27 +132,21 @@ def messages_of(item: Any) -> list[Any]:
 
 def deliverer(app: Any) -> Callable[[list[Any], Backlog], Awaitable[None]]:
     """`deliver(messages, backlog)`: what the conductor does for one record
-    (wait for flow control and for the producer buffer, queue, pause the
-    partition when the queue is past its mark), done once for a run of one
-    partition's records.
-
-    The pause names the partition by a Faust `TP`, as the conductor's does:
-    the consumer's set of active partitions holds only that type, and the
-    messages carry the aiokafka driver's `TopicPartition` (one put back in
-    that set fails Faust's assertion and stops the fetch loop)."""
+    (wait for flow control and for the producer buffer, queue), done once for
+    a run of one partition's records. The caller has waited for a full
+    backlog (`Backlog.wait_taken`) and checked the generation since."""
     acquire_flow_control = app.flow_control.acquire
     wait_until_producer_ebb = app.producer.buffer.wait_until_ebb
     on_topic_buffer_full = app.sensors.on_topic_buffer_full
 
     async def deliver(messages: list[Any], backlog: Backlog) -> None:
-        first = messages[0]
-        tp = TP(first.topic, first.partition)
         await acquire_flow_control()
         await wait_until_producer_ebb()
         fetch = Fetch(messages)
         queue = backlog.queue
-        if queue.full():  # in items: the bound in records normally pauses well before
-            on_topic_buffer_full(tp)
+        if queue.full():  # in items: the bound in records normally waits well before
+            first = messages[0]
+            on_topic_buffer_full(TP(first.topic, first.partition))  # Faust's sensors key by TP
             # in a task of its own, as the conductor puts: a rebalance clears
             # the queue and cancels its waiting putters, which must end this
             # put, not the fetch loop that awaits it
@@ -160,12 +156,12 @@ def deliverer(app: Any) -> Callable[[list[Any], Backlog], Awaitable[None]]:
             finally:
                 put.cancel()  # suspended meanwhile: the fetch is not delivered later
             if not put.cancelled():
-                backlog.added(tp, len(messages))
+                backlog.added(len(messages))
             return
         if queue.empty():
             backlog.taken(0)  # all taken (or cleared): count from nothing
         queue.force_put_nowait(fetch)
-        backlog.added(tp, len(messages))
+        backlog.added(len(messages))
 
     return deliver
 

@@ -287,8 +287,13 @@ class Consumer(faust_aiokafka.Consumer):
                 if commit_every is not None and self._n_acked >= commit_every:
                     at.next, at.commit_due = i, True
                     return  # the caller commits, outside the race, and resumes here
-                at.next, at.in_flight = i, True
                 backlog = whole_fetches.get(tp.topic)
+                if backlog is not None and backlog.full():
+                    # the agent's queue is past its mark (streams.engine.fetches):
+                    # wait for it, then check everything above again
+                    await backlog.wait_taken()
+                    continue
+                at.next, at.in_flight = i, True
                 if backlog is None:  # Faust's way, one record
                     since_yield += 1
                     if since_yield > yield_every:

@@ -127,49 +127,64 @@ def fetch_of(offsets: range) -> list[Message]:
     return [Message("changes", 0, o, 0.0, 0, {}, b"k", b"v", None, tp=tp) for o in offsets]
 
 
-def active_partitions(app: faust.App) -> set[TP]:
-    return set(app.consumer._get_active_partitions())  # type: ignore[attr-defined]
-
-
-def test_a_queue_past_80_percent_of_the_buffer_in_records_pauses_the_partition() -> None:
+def test_a_queue_past_80_percent_of_the_buffer_in_records_holds_the_fetch_loop_until_40() -> None:
     # the bound on what a worker holds (Faust's, in records): a backlog's
     # fetches are not read into memory past it
-    async def scenario() -> tuple[set[TP], list[set[TP]]]:
+    async def scenario() -> tuple[bool, list[bool]]:
         app = faust.App("batches-pressure", broker="kafka://127.0.0.1:9", web_enabled=False)
         stream: Any = app.stream(app.topic("changes"))  # stream_buffer_maxsize: 4,096 records
         app.flow_control.resume()
-        app.consumer._set_active_tps({TP("changes", 0)})  # type: ignore[attr-defined]
         reader = batches.from_stream(stream, 1000)
         first = asyncio.ensure_future(anext(reader))
         await asyncio.sleep(0.01)  # the reader has registered the topic's backlog
         backlog, deliver = fetches.queues(app)["changes"], fetches.deliverer(app)
         for start in range(0, 4096, 1024):
             await deliver(fetch_of(range(start, start + 1024)), backlog)
-        paused = active_partitions(app)
-        after_each_batch = [(await first, active_partitions(app))[1]]
-        for _ in range(2):
-            await anext(reader)
-            after_each_batch.append(active_partitions(app))
+        full = backlog.full()
+        waiting = asyncio.ensure_future(backlog.wait_taken())
+        still_waiting = []
+        for batch in range(3):
+            await (first if batch == 0 else anext(reader))
+            await asyncio.sleep(0.01)
+            still_waiting.append(not waiting.done())
         close_consumer(app)
-        return paused, after_each_batch
+        return full, still_waiting
 
-    paused, after_each_batch = asyncio.run(scenario())
+    full, still_waiting = asyncio.run(scenario())
 
-    assert paused == set()
-    # 3,072 and 2,048 records left stay above 40 %; at 1,024 the partition is fetched again
-    assert after_each_batch == [set(), set(), {TP("changes", 0)}]
+    assert full
+    # 3,072 and 2,048 records left stay above 40 %; at 1,024 the fetch loop goes on
+    assert still_waiting == [True, True, False]
 
 
-def test_small_fetches_far_below_the_buffer_do_not_pause_the_partition() -> None:
-    # counted in items, a few one-record fetches paused a partition at a moderate rate
-    async def scenario() -> set[TP]:
+def test_small_fetches_far_below_the_buffer_hold_nothing() -> None:
+    # counted in items, a few one-record fetches filled an 8-item queue
+    async def scenario() -> bool:
         app, stream = running_stream("batches-small")
-        app.consumer._set_active_tps({TP("changes", 0)})  # type: ignore[attr-defined]
         backlog, deliver = fetches.Backlog(app, stream.channel.queue), fetches.deliverer(app)
         for offset in range(100):
             await deliver(fetch_of(range(offset, offset + 1)), backlog)
-        active = active_partitions(app)
+        full = backlog.full()
         close_consumer(app)
-        return active
+        return full
 
-    assert asyncio.run(scenario()) == {TP("changes", 0)}
+    assert not asyncio.run(scenario())
+
+
+def test_a_rebalance_clearing_the_queue_ends_the_wait_for_it() -> None:
+    # Faust clears the queues at a rebalance: nothing is left to take down
+    async def scenario() -> bool:
+        app, stream = running_stream("batches-wait-clear")
+        backlog, deliver = fetches.Backlog(app, stream.channel.queue), fetches.deliverer(app)
+        for start in range(0, 4096, 1024):
+            await deliver(fetch_of(range(start, start + 1024)), backlog)
+        waiting = asyncio.ensure_future(backlog.wait_taken())
+        await asyncio.sleep(0.01)
+        backlog.queue.clear()
+        await asyncio.sleep(0.2)  # the wait looks again every 50 ms
+        ended = waiting.done()
+        waiting.cancel()
+        close_consumer(app)
+        return ended
+
+    assert asyncio.run(scenario())

@@ -93,15 +93,27 @@ class Backlog:
 
     def full(self) -> bool:
         """Whether the queue is past its mark: hand off nothing more until it is taken down."""
+        self._recount_if_empty()
         return self.records >= self.high
 
     async def wait_taken(self) -> None:
         """Return once the agent has taken the queue down to 40 %, or it is empty."""
-        while self.records > self.low and not self.queue.empty():
+        while self.records > self.low:
+            if self._recount_if_empty():
+                return
             self._taken.clear()
             # a clear at a rebalance sets nothing: look again every 50 ms
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._taken.wait(), 0.05)
+
+    def _recount_if_empty(self) -> bool:
+        # a rebalance clears the queue without the agent taking anything: an
+        # empty queue holds nothing, whatever the count says (a stale count
+        # would otherwise hold the fetch loop, or spin it, for good)
+        if self.queue.empty():
+            self.records = 0
+            return True
+        return False
 
 
 def queues(app: Any) -> dict[str, Backlog]:

@@ -188,3 +188,20 @@ def test_a_rebalance_clearing_the_queue_ends_the_wait_for_it() -> None:
         return ended
 
     assert asyncio.run(scenario())
+
+
+def test_a_queue_cleared_by_a_rebalance_is_not_full_whatever_was_counted() -> None:
+    # the fetch loop asks `full` before each hand-off: a stale count after a
+    # clear would hold it for good
+    async def scenario() -> tuple[bool, bool]:
+        app, stream = running_stream("batches-clear-count")
+        backlog, deliver = fetches.Backlog(app, stream.channel.queue), fetches.deliverer(app)
+        for start in range(0, 4096, 1024):
+            await deliver(fetch_of(range(start, start + 1024)), backlog)
+        before = backlog.full()
+        backlog.queue.clear()
+        after = backlog.full()
+        close_consumer(app)
+        return before, after
+
+    assert asyncio.run(scenario()) == (True, False)

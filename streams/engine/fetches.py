@@ -83,12 +83,9 @@ class Backlog:
 
     def taken(self, records: int) -> None:
         """The agent took `records` off the queue."""
-        left = self.records - records
-        if left < 0 or self.queue.empty():
-            # the queue is all taken, or a rebalance cleared it: nothing waits
-            left = 0
-        self.records = left
-        if left <= self.low:
+        self.records = max(0, self.records - records)
+        self._recount_if_empty()
+        if self.records <= self.low:
             self._taken.set()
 
     def full(self) -> bool:

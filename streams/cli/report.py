@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import gc
+import multiprocessing
 import os
 import sys
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from collections import deque
+from concurrent.futures import ProcessPoolExecutor
+from itertools import islice
+from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +18,8 @@ import orjson
 
 from streams.config import ConfigError, Settings, Topics, load_rules
 from streams.core.rules import Rules
-from streams.process.impact import Scenario, Tally, summary, tally_scenarios
+from streams.process.chunks import Chunk, decode_chunk, decode_part, encode_part, split
+from streams.process.impact import Scenario, ShardFeed, Tally, add_up, summary, tally_scenarios
 
 __all__ = ["register", "run_report"]
 
@@ -35,39 +41,21 @@ def _scenarios(configs: list[str] | None) -> list[Scenario]:
     return scenarios
 
 
-def _tally(args: tuple[Path, list[Rules], Topics, int, int]) -> list[Tally]:
-    return tally_scenarios(*args)
-
-
 def run_report(
     log: Path, scenarios: list[Scenario], out: Path, jobs: int, *, progress: bool = False
 ) -> dict[str, Any]:
     """Replay `log` under every scenario at once, its accounts spread over
-    `jobs` processes (each line decoded once per process); write the report
-    into `out`."""
+    `jobs` shards (each line decoded once); write the report into `out`."""
     from streams.cli.report_charts import draw_charts
     from streams.cli.report_page import render_page
 
     topics = Settings.from_env().topics
     every = [s.rules for s in scenarios]
-    tasks = [(log, every, topics, shard, jobs) for shard in range(jobs)]
-    tallies = {s.name: Tally() for s in scenarios}
-
-    def add(shard_tallies: list[Tally]) -> None:
-        for scenario, tally in zip(scenarios, shard_tallies, strict=True):
-            tallies[scenario.name].add(tally)
-        if bar:
-            bar[0].advance(bar[1])
-
-    bar = _bar(len(tasks)) if progress else None
     if jobs == 1:
-        add(_tally(tasks[0]))
+        totals = tally_scenarios(log, every, topics)
     else:
-        with ProcessPoolExecutor(max_workers=jobs) as pool:
-            for future in as_completed([pool.submit(_tally, task) for task in tasks]):
-                add(future.result())
-    if bar:
-        bar[0].stop()
+        totals = _in_processes(log, every, topics, jobs, progress)
+    tallies = {s.name: tally for s, tally in zip(scenarios, totals, strict=True)}
     result = summary((s.name, tallies[s.name]) for s in scenarios)
     out.mkdir(parents=True, exist_ok=True)
     (out / "summary.json").write_bytes(orjson.dumps(result, option=orjson.OPT_INDENT_2) + b"\n")
@@ -75,6 +63,74 @@ def run_report(
     top = {name: tally.crossings_per_account.most_common(10) for name, tally in tallies.items()}
     (out / "index.html").write_text(render_page(result, top), encoding="utf-8")
     return result
+
+
+def _in_processes(
+    log: Path, scenarios: list[Rules], topics: Topics, jobs: int, progress: bool
+) -> list[Tally]:
+    """`jobs` processes decode chunks (a few ahead, in order); `jobs` more each
+    replay one shard's accounts, fed each chunk's part of them through a pipe."""
+    ranges = split(log)
+    ends, shards = [], []
+    for _ in range(jobs):
+        mine, theirs = multiprocessing.Pipe()
+        shard = multiprocessing.Process(target=_shard, args=(theirs, scenarios, topics))
+        shard.start()
+        theirs.close()  # a shard that dies then breaks the pipe instead of hanging
+        ends.append(mine)
+        shards.append(shard)
+    chunks: list[Chunk] = []
+    done = False
+    try:
+        with ProcessPoolExecutor(max_workers=jobs) as decoders:
+            todo = iter(ranges)
+            window = deque(
+                decoders.submit(_decode, log, start, end, jobs, topics)
+                for start, end in islice(todo, 2 * jobs)
+            )
+            bar = _bar(len(ranges)) if progress else None
+            while window:
+                parts, chunk = window.popleft().result()
+                following = next(todo, None)
+                if following is not None:
+                    window.append(decoders.submit(_decode, log, *following, jobs, topics))
+                for end, part in zip(ends, parts, strict=True):
+                    end.send_bytes(part)
+                chunks.append(chunk)
+                if bar:
+                    bar[0].advance(bar[1])
+            if bar:
+                bar[0].stop()
+        for end in ends:
+            end.send_bytes(b"")
+        tallies = [end.recv() for end in ends]
+        done = True
+    except (BrokenPipeError, EOFError):
+        raise ReportError("a shard process of the report failed (see above)") from None
+    finally:
+        for shard in shards:
+            if not done:
+                shard.terminate()
+            shard.join()
+    return add_up(tallies, chunks, len(scenarios))
+
+
+def _decode(
+    log: Path, start: int, end: int, shards: int, topics: Topics
+) -> tuple[list[bytes], Chunk]:
+    gc.disable()  # see _shard
+    chunk = decode_chunk(log, start, end, shards, topics)
+    return [encode_part(part) for part in chunk.parts], chunk._replace(parts=[])
+
+
+def _shard(chunks: Connection, scenarios: list[Rules], topics: Topics) -> None:
+    # A process that ends with the report and makes no reference cycles: the
+    # collector would only scan each chunk's objects over and over.
+    gc.disable()
+    feed = ShardFeed(scenarios, topics)
+    while data := chunks.recv_bytes():
+        feed.feed(decode_part(data))
+    chunks.send(feed.tallies())
 
 
 def _bar(total: int) -> tuple[Any, Any]:

@@ -2,15 +2,14 @@
 
 The same core as `thresholds replay`, on event time: every number here is
 what counting replay's output of the same log and configuration gives (a
-test holds it to that). Accounts can be spread over shards by key, each
-shard replaying the whole log but applying only its own accounts' inputs
-(the others still move the event-time clock), since an account's state is
-its own; shards' tallies add up.
+test holds it to that). Accounts are spread over shards by key, since an
+account's state is its own: each line is decoded once, in chunks
+(`streams.process.chunks`), and each shard replays only its accounts'
+inputs, under every scenario at once; shards' tallies add up.
 """
 
 from __future__ import annotations
 
-import zlib
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -21,14 +20,16 @@ from streams.config import Topics
 from streams.core.identity import record_key
 from streams.core.rules import Rules
 from streams.core.timestamps import format_utc, parse_rfc3339
-from streams.process.replay import Record, Replayer, decode_event, iter_lines
+from streams.process.chunks import CHUNK_BYTES, Chunk, ShardPart, decode_chunk, split
+from streams.process.replay import Record, Replayer
 
 __all__ = [
     "POLICY_TYPES",
     "Scenario",
+    "ShardFeed",
     "Tally",
     "active_days",
-    "owner",
+    "add_up",
     "summary",
     "tally_log",
     "tally_scenarios",
@@ -41,11 +42,6 @@ POLICY_TYPES = (
     "RestrictionLifted",
 )
 _DAY_US = 86_400 * 1_000_000
-
-
-def owner(key: str, shards: int) -> int:
-    """The shard that owns an account key (stable across processes and runs)."""
-    return zlib.crc32(key.encode()) % shards
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,56 +147,78 @@ def _day(text: str) -> int:
     return parse_rfc3339(text) // _DAY_US
 
 
-def tally_log(path: Path, rules: Rules, topics: Topics, shard: int = 0, shards: int = 1) -> Tally:
-    """Replay `path` under `rules`, applying the inputs of shard `shard` of `shards`."""
-    return tally_scenarios(path, [rules], topics, shard, shards)[0]
+class ShardFeed:
+    """One shard's accounts replayed under every scenario, chunk after chunk."""
+
+    def __init__(self, scenarios: list[Rules], topics: Topics) -> None:
+        self._each: list[tuple[Replayer, Tally, set[tuple[str, int, str]]]] = [
+            (Replayer(rules, topics), Tally(), set()) for rules in scenarios
+        ]
+
+    def feed(self, part: ShardPart) -> None:
+        """Apply a chunk's part of this shard (`streams.process.chunks`)."""
+        events, clocks, results, last = part
+        keys = [record_key(event.platform, event.account_id) for event in events]
+        # the results cut the events into runs: each result goes in before the
+        # event it preceded in the log
+        cuts = [0, *(before for before, _, _ in results), len(events)]
+        for replayer, tally, ups in self._each:
+            for i, (before, result, clock) in enumerate(results):
+                run = slice(cuts[i], before)
+                _count(tally, replayer.feed_events(events[run], keys[run], clocks[run]), ups)
+                _count(tally, replayer.advance(clock), ups)
+                _count(tally, replayer.feed_result(result), ups)
+            run = slice(cuts[-2], cuts[-1])
+            _count(tally, replayer.feed_events(events[run], keys[run], clocks[run]), ups)
+            if last is not None:
+                _count(tally, replayer.advance(last), ups)
+
+    def tallies(self) -> list[Tally]:
+        """Each scenario's counts of this shard's accounts."""
+        for replayer, tally, ups in self._each:
+            _finish(tally, replayer, ups)
+        return [tally for _, tally, _ in self._each]
+
+
+def add_up(shards: Iterable[list[Tally]], chunks: Iterable[Chunk], scenarios: int) -> list[Tally]:
+    """Each scenario's tally of the whole log: its shards' counts added, with
+    the counts of lines that were no input (which no shard sees)."""
+    totals = [Tally() for _ in range(scenarios)]
+    for shard in shards:
+        for total, tally in zip(totals, shard, strict=True):
+            total.add(tally)
+    lines = dead_letters = 0
+    for chunk in chunks:
+        lines += chunk.lines
+        dead_letters += chunk.dead_letters
+    for total in totals:
+        total.lines, total.dead_letters = lines, dead_letters
+    return totals
 
 
 def tally_scenarios(
-    path: Path, scenarios: list[Rules], topics: Topics, shard: int = 0, shards: int = 1
+    path: Path,
+    scenarios: list[Rules],
+    topics: Topics,
+    shards: int = 1,
+    chunk_bytes: int = CHUNK_BYTES,
 ) -> list[Tally]:
-    """Replay `path` under each of `scenarios` at once, applying the inputs of
-    shard `shard` of `shards`: each line is read and decoded once, its key
-    and owner found once, then fed to every scenario's replayer."""
-    owns = None if shards == 1 else (lambda key: owner(key, shards) == shard)
-    replayers = [
-        Replayer(rules, topics, keeps_dead_letters=shard == 0, owns=owns) for rules in scenarios
-    ]
-    tallies = [Tally() for _ in scenarios]
-    ups: list[set[tuple[str, int, str]]] = [set() for _ in scenarios]
-    each = list(zip(replayers, tallies, ups, strict=True))
-    owned_keys: dict[str, bool] = {}  # an account's owner, found once (a CRC32 per line was 8 %)
-    lines = 0
-    with path.open("rb") as stream:
-        for lines, line in enumerate(iter_lines(stream), 1):  # noqa: B007 - read after
-            event = decode_event(line)
-            if event is None:
-                for replayer, tally, up in each:
-                    records = replayer.feed_undecoded(line)
-                    if records:
-                        _count(tally, records, up)
-                continue
-            key = record_key(event.platform, event.account_id)
-            owned = True
-            if owns is not None:
-                owned = owned_keys.get(key)  # type: ignore[assignment]
-                if owned is None:
-                    owned = owned_keys[key] = owns(key)
-            if owned:
-                for replayer, tally, up in each:
-                    records = replayer.feed_event(event, key, True)
-                    if records:
-                        _count(tally, records, up)
-            else:  # another shard's account: only the event-time clock moves
-                at = event.occurred_at
-                for replayer, tally, up in each:
-                    records = replayer.advance(at)
-                    if records:
-                        _count(tally, records, up)
-    for replayer, tally, up in each:
-        tally.lines = lines
-        _finish(tally, replayer, up)
-    return tallies
+    """Replay `path` under each of `scenarios` in this process: each line
+    decoded once, its account's shard fed with it (`thresholds report`
+    spreads the same work over processes)."""
+    feeds = [ShardFeed(scenarios, topics) for _ in range(shards)]
+    chunks = []
+    for start, end in split(path, chunk_bytes):
+        chunk = decode_chunk(path, start, end, shards, topics)
+        for feed, part in zip(feeds, chunk.parts, strict=True):
+            feed.feed(part)
+        chunks.append(chunk._replace(parts=[]))
+    return add_up((feed.tallies() for feed in feeds), chunks, len(scenarios))
+
+
+def tally_log(path: Path, rules: Rules, topics: Topics, shards: int = 1) -> Tally:
+    """Replay `path` under `rules` (see `tally_scenarios`)."""
+    return tally_scenarios(path, [rules], topics, shards)[0]
 
 
 def _finish(tally: Tally, replayer: Replayer, ups: set[tuple[str, int, str]]) -> None:

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import heapq
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import IO, Any
+from typing import IO, Any, NamedTuple
 
 from streams import codec
 from streams.codec import Rejected
@@ -31,7 +31,16 @@ from streams.core.policy import (
 from streams.core.rules import Phase, PlatformRules, Rules
 from streams.core.schedule import DEADLINE, PHASE_START, timer_order
 
-__all__ = ["Counters", "Record", "Replayer", "decode_event", "iter_lines", "replay_lines"]
+__all__ = [
+    "Counters",
+    "Record",
+    "Refused",
+    "Replayer",
+    "decode_event",
+    "iter_lines",
+    "read_line",
+    "replay_lines",
+]
 
 Record = tuple[str, str | None, dict[str, Any]]
 """An emitted record: (topic, key, value)."""
@@ -43,7 +52,7 @@ _BEFORE_TIME = -(1 << 80)
 _APPLIED = Outcome.APPLIED
 _decode_fast = codec.decode_follower_change_fast
 decode_event = _decode_fast
-"""A valid follower change read fast, or None for any other line (`Replayer.feed_undecoded`)."""
+"""A valid follower change read fast, or None for any other line (then `read_line`)."""
 
 
 @dataclass(slots=True)
@@ -93,10 +102,6 @@ class Replayer:
     _next_phase: int = 0
     _next_due: int = 0
     _platform_rules: dict[str, PlatformRules] = field(default_factory=dict)
-    # a shard of the accounts: inputs of other accounts only move the clock
-    # (`thresholds report --jobs`); dead letters count where `keeps_dead_letters`
-    owns: Callable[[str], bool] | None = None
-    keeps_dead_letters: bool = True
 
     def __post_init__(self) -> None:
         grouped: dict[int, list[Phase]] = {}
@@ -110,64 +115,61 @@ class Replayer:
         event = _decode_fast(raw)
         if event is None:
             return self._feed_slow(raw)
-        return self._event(event)
-
-    def feed_undecoded(self, raw: bytes) -> list[Record]:
-        """A line `decode_event` could not read: a result, a dead letter, a blank."""
-        return self._feed_slow(raw)
+        return self.feed_event(event, record_key(event.platform, event.account_id))
 
     def _feed_slow(self, raw: bytes) -> list[Record]:
-        raw = raw.rstrip(b"\r\n")
-        if not raw.strip():
+        line = read_line(raw, self.topics)
+        if line is None:
             self.counters.blank_lines += 1
             return _NOTHING
-        try:
-            obj = codec.parse_json(raw)
-            kind = codec.record_type(obj)
-        except Rejected as rejected:
-            return self._dead_letter(self.topics.follower_changes, raw, None, rejected)
-        if kind == codec.VERIFICATION_RESULT:
-            try:
-                result = codec.decode_verification_result(obj, raw)
-            except Rejected as rejected:
-                return self._dead_letter(self.topics.verification_results, raw, obj, rejected)
-            return self._result(result)
-        try:
-            event = codec.decode_follower_change(obj, raw)
-        except Rejected as rejected:
-            return self._dead_letter(self.topics.follower_changes, raw, obj, rejected)
-        return self._event(event)
+        if isinstance(line, FollowerCountChanged):
+            return self.feed_event(line, record_key(line.platform, line.account_id))
+        if isinstance(line, VerificationResult):
+            return self.feed_result(line)
+        return self._dead_letter(line)
 
-    def _event(self, event: FollowerCountChanged) -> list[Record]:
-        key = record_key(event.platform, event.account_id)
-        return self.feed_event(event, key, self.owns is None or self.owns(key))
+    def feed_event(self, event: FollowerCountChanged, key: str) -> list[Record]:
+        """A valid event (`decode_event`, `read_line`) of the account `key`."""
+        return self.feed_events((event,), (key,), (event.occurred_at,))
 
-    def feed_event(self, event: FollowerCountChanged, key: str, owned: bool) -> list[Record]:
-        """A valid event decoded once for several replayers (the report's
-        scenarios), its key and whether this replayer applies it given: one
-        it does not own only moves the event-time clock."""
-        at = event.occurred_at
-        records = _NOTHING
-        if at > self.clock:
-            self.clock = at
-            if at >= self._next_due:
-                records = self._fire(at)
-        if not owned:
-            return records
-        platform = event.platform
-        rules = self._platform_rules.get(platform) or self._rules_for(platform)
-        state, crossings, outcome = step(self.crossing_states.get(key), event, rules)
+    def feed_events(
+        self,
+        events: Sequence[FollowerCountChanged],
+        keys: Sequence[str],
+        clocks: Sequence[int],
+    ) -> list[Record]:
+        """Valid events in log order, each with its account's key and the clock
+        of its line (its own time or later: `streams.process.chunks`); the
+        records of them all, in order."""
+        out: list[Record] = []
+        states, rules_cache, rules_for = self.crossing_states, self._platform_rules, self._rules_for
+        earliest, latest = _NEVER, _BEFORE_TIME
+        for event, key, clock in zip(events, keys, clocks, strict=True):
+            if clock > self.clock:
+                self.clock = clock
+                if clock >= self._next_due:
+                    out += self._fire(clock)
+            platform = event[1]
+            rules = rules_cache.get(platform) or rules_for(platform)
+            state, crossings, outcome = step(states.get(key), event, rules)
+            if outcome is _APPLIED:
+                at = event[4]
+                if at < earliest:
+                    earliest = at
+                if at > latest:
+                    latest = at
+                if not crossings:  # most events
+                    states[key] = state  # type: ignore[assignment]
+                    continue
+            self._after_step(key, rules, state, crossings, outcome, out)
         counters = self.counters
-        counters.events += 1
-        if outcome is _APPLIED:
-            if counters.first_at is None or at < counters.first_at:
-                counters.first_at = at
-            if counters.last_at is None or at > counters.last_at:
-                counters.last_at = at
-            if not crossings:  # most events: no call to _after_step
-                self.crossing_states[key] = state  # type: ignore[assignment]
-                return records
-        return self._after_step(key, rules, state, crossings, outcome, records)
+        counters.events += len(events)
+        if latest != _BEFORE_TIME:
+            if counters.first_at is None or earliest < counters.first_at:
+                counters.first_at = earliest
+            if counters.last_at is None or latest > counters.last_at:
+                counters.last_at = latest
+        return out
 
     def _rules_for(self, platform: str) -> PlatformRules:
         rules = self._platform_rules.get(platform)
@@ -207,12 +209,11 @@ class Replayer:
         self.policy_states[key] = state
         self._emit(key, outputs, out)
 
-    def _result(self, result: VerificationResult) -> list[Record]:
+    def feed_result(self, result: VerificationResult) -> list[Record]:
+        """A valid verification result (`read_line`)."""
         self.counters.results += 1
         records = self.advance(result.decided_at)
         key = record_key(result.platform, result.account_id)
-        if self.owns is not None and not self.owns(key):
-            return records
         state, outputs = on_result(self.policy_states.get(key), result)
         self.policy_states[key] = state
         if outputs:
@@ -288,10 +289,9 @@ class Replayer:
             self.policy_states[key] = state
             self._emit(key, outputs, out)
 
-    def _dead_letter(self, topic: str, raw: bytes, obj: Any, rejected: Rejected) -> list[Record]:
-        if not self.keeps_dead_letters:
-            return _NOTHING
+    def _dead_letter(self, refused: Refused) -> list[Record]:
         self.counters.dead_letters += 1
+        topic, raw, obj, rejected = refused
         key = None
         if type(obj) is dict:
             platform, account_id = obj.get("platform"), obj.get("account_id")
@@ -307,6 +307,38 @@ class Replayer:
             parsed=obj,
         )
         return [(f"{topic}-dlq", key, letter)]
+
+
+class Refused(NamedTuple):
+    """A line that is no valid input: a dead letter of `topic`."""
+
+    topic: str
+    raw: bytes
+    parsed: Any
+    rejected: Rejected
+
+
+def read_line(
+    raw: bytes, topics: Topics
+) -> FollowerCountChanged | VerificationResult | Refused | None:
+    """Any log line, in full (`decode_event` declines): None for a blank one."""
+    raw = raw.rstrip(b"\r\n")
+    if not raw.strip():
+        return None
+    try:
+        obj = codec.parse_json(raw)
+        kind = codec.record_type(obj)
+    except Rejected as rejected:
+        return Refused(topics.follower_changes, raw, None, rejected)
+    if kind == codec.VERIFICATION_RESULT:
+        try:
+            return codec.decode_verification_result(obj, raw)
+        except Rejected as rejected:
+            return Refused(topics.verification_results, raw, obj, rejected)
+    try:
+        return codec.decode_follower_change(obj, raw)
+    except Rejected as rejected:
+        return Refused(topics.follower_changes, raw, obj, rejected)
 
 
 def replay_lines(
@@ -326,7 +358,7 @@ def replay_lines(
         if event is None:
             records = slow(raw)
         else:
-            # Replayer._event, inlined: this loop runs once per line, and most
+            # Replayer.feed_event, inlined: this loop runs once per line, and most
             # lines are valid events that fire no timer and cross nothing.
             _, platform, account_id, _, at, _ = event
             records = _NOTHING

@@ -10,6 +10,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -17,7 +18,7 @@ from schemas import VerificationResult
 from streams.cli.report_charts import CHARTS
 from streams.config import Topics, load_rules
 from streams.core.rules import Rules
-from streams.process.impact import Tally, summary, tally_log, tally_scenarios
+from streams.process.impact import summary, tally_log, tally_scenarios
 from streams.process.replay import Replayer, iter_lines
 from streams.testing.logs import threshold_walk
 
@@ -100,11 +101,15 @@ def _sorted(platforms: dict[str, Any]) -> dict[str, Any]:
     return {p: dict(sorted(t.items(), key=lambda kv: int(kv[0]))) for p, t in platforms.items()}
 
 
-def test_every_number_of_the_summary_is_what_counting_replay_gives(tmp_path: Path) -> None:
+@pytest.mark.parametrize(("shards", "chunk_bytes"), [(1, 1 << 22), (3, 700)])
+def test_every_number_of_the_summary_is_what_counting_replay_gives(
+    tmp_path: Path, shards: int, chunk_bytes: int
+) -> None:
     log = write_log(tmp_path / "log.jsonl", seed=1)
     rules = load_rules(ROLLOUT)
 
-    scenario = summary([("rollout", tally_log(log, rules, Topics()))])["scenarios"][0]
+    tally = tally_scenarios(log, [rules], Topics(), shards, chunk_bytes)[0]
+    scenario = summary([("rollout", tally)])["scenarios"][0]
 
     expected = count_replay(log, rules)
     assert _sorted(scenario["platforms"]) == _sorted(expected["platforms"])
@@ -132,23 +137,27 @@ def test_the_logs_figures_count_accepted_events_dead_letters_and_stale_ones(
     assert figures["accounts"] == len(replayer.crossing_states)
 
 
-def _merged(log: Path, rules: Rules, shards: int) -> dict[str, Any]:
-    total = Tally()
-    for shard in range(shards):
-        total.add(tally_log(log, rules, Topics(), shard, shards))
-    return summary([("s", total)])
+def _sharded(log: Path, rules: Rules, shards: int, chunk_bytes: int) -> dict[str, Any]:
+    return summary([("s", tally_scenarios(log, [rules], Topics(), shards, chunk_bytes)[0])])
 
 
-@settings(max_examples=15, deadline=None)
-@given(seed=st.integers(0, 10_000), shards=st.integers(2, 5))
-def test_spreading_the_accounts_over_shards_changes_no_number(seed: int, shards: int) -> None:
+@settings(max_examples=25, deadline=None)
+@given(
+    seed=st.integers(0, 10_000),
+    shards=st.integers(2, 5),
+    chunk_bytes=st.sampled_from([1, 300, 5_000, 1 << 22]),
+)
+def test_spreading_the_accounts_over_shards_and_the_lines_over_chunks_changes_no_number(
+    seed: int, shards: int, chunk_bytes: int
+) -> None:
     import tempfile
 
     with tempfile.TemporaryDirectory() as tmp:
         log = write_log(Path(tmp) / "log.jsonl", seed=seed, n=400, accounts=12)
         rules = load_rules(ROLLOUT)
+        whole = _sharded(log, rules, 1, 1 << 22)
 
-        assert _merged(log, rules, shards) == _merged(log, rules, 1)
+        assert _sharded(log, rules, shards, chunk_bytes) == whole
 
 
 @settings(max_examples=10, deadline=None)
@@ -161,12 +170,7 @@ def test_scenarios_fed_together_count_what_each_replayed_alone_counts(
     with tempfile.TemporaryDirectory() as tmp:
         log = write_log(Path(tmp) / "log.jsonl", seed=seed, n=400, accounts=12)
         scenarios = [load_rules(ROLLOUT), load_rules(GOLDEN / "sample.toml"), Rules()]
-        together = [Tally() for _ in scenarios]
-        for shard in range(shards):
-            for tally, part in zip(
-                together, tally_scenarios(log, scenarios, Topics(), shard, shards), strict=True
-            ):
-                tally.add(part)
+        together = tally_scenarios(log, scenarios, Topics(), shards, chunk_bytes=2_000)
 
         alone = [tally_log(log, rules, Topics()) for rules in scenarios]
 

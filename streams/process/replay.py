@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import heapq
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import IO, Any, NamedTuple
 
@@ -128,48 +128,34 @@ class Replayer:
             return self.feed_result(line)
         return self._dead_letter(line)
 
-    def feed_event(self, event: FollowerCountChanged, key: str) -> list[Record]:
-        """A valid event (`decode_event`, `read_line`) of the account `key`."""
-        return self.feed_events((event,), (key,), (event.occurred_at,))
-
-    def feed_events(
-        self,
-        events: Sequence[FollowerCountChanged],
-        keys: Sequence[str],
-        clocks: Sequence[int],
+    def feed_event(
+        self, event: FollowerCountChanged, key: str, clock: int | None = None
     ) -> list[Record]:
-        """Valid events in log order, each with its account's key and the clock
-        of its line (its own time or later: `streams.process.chunks`); the
-        records of them all, in order."""
-        out: list[Record] = []
-        states, rules_cache, rules_for = self.crossing_states, self._platform_rules, self._rules_for
-        earliest, latest = _NEVER, _BEFORE_TIME
-        for event, key, clock in zip(events, keys, clocks, strict=True):
-            if clock > self.clock:
-                self.clock = clock
-                if clock >= self._next_due:
-                    out += self._fire(clock)
-            platform = event[1]
-            rules = rules_cache.get(platform) or rules_for(platform)
-            state, crossings, outcome = step(states.get(key), event, rules)
-            if outcome is _APPLIED:
-                at = event[4]
-                if at < earliest:
-                    earliest = at
-                if at > latest:
-                    latest = at
-                if not crossings:  # most events
-                    states[key] = state  # type: ignore[assignment]
-                    continue
-            self._after_step(key, rules, state, crossings, outcome, out)
+        """A valid event (`decode_event`, `read_line`) of the account `key`;
+        `clock` is the clock of its line when other lines came between
+        (`streams.process.chunks`), its own time by default."""
+        at = event.occurred_at
+        if clock is None:
+            clock = at
+        records = _NOTHING
+        if clock > self.clock:
+            self.clock = clock
+            if clock >= self._next_due:
+                records = self._fire(clock)
+        platform = event.platform
+        rules = self._platform_rules.get(platform) or self._rules_for(platform)
+        state, crossings, outcome = step(self.crossing_states.get(key), event, rules)
         counters = self.counters
-        counters.events += len(events)
-        if latest != _BEFORE_TIME:
-            if counters.first_at is None or earliest < counters.first_at:
-                counters.first_at = earliest
-            if counters.last_at is None or latest > counters.last_at:
-                counters.last_at = latest
-        return out
+        counters.events += 1
+        if outcome is _APPLIED:
+            if counters.first_at is None or at < counters.first_at:
+                counters.first_at = at
+            if counters.last_at is None or at > counters.last_at:
+                counters.last_at = at
+            if not crossings:  # most events: no call to _after_step
+                self.crossing_states[key] = state  # type: ignore[assignment]
+                return records
+        return self._after_step(key, rules, state, crossings, outcome, records)
 
     def _rules_for(self, platform: str) -> PlatformRules:
         rules = self._platform_rules.get(platform)

@@ -9,6 +9,7 @@ import os
 import sys
 from collections import deque
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from itertools import islice
 from multiprocessing.connection import Connection
 from pathlib import Path
@@ -105,8 +106,8 @@ def _in_processes(
             end.send_bytes(b"")
         tallies = [end.recv() for end in ends]
         done = True
-    except (BrokenPipeError, EOFError):
-        raise ReportError("a shard process of the report failed (see above)") from None
+    except (BrokenPipeError, EOFError, BrokenProcessPool):
+        raise ReportError("a process of the report failed (see above)") from None
     finally:
         for shard in shards:
             if not done:

@@ -132,10 +132,10 @@ class Replayer:
         self, event: FollowerCountChanged, key: str, clock: int | None = None
     ) -> list[Record]:
         """A valid event (`decode_event`, `read_line`) of the account `key`;
-        `clock` is the clock of its line when other lines came between
-        (`streams.process.chunks`), its own time by default."""
+        `clock` is the clock of its line when lines this replayer does not
+        see came before it (`streams.process.chunks`), its own time by default."""
         at = event.occurred_at
-        if clock is None:
+        if clock is None or clock < at:
             clock = at
         records = _NOTHING
         if clock > self.clock:

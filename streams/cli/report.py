@@ -177,6 +177,9 @@ def register(commands: Any) -> None:
     )
     report.add_argument("--out", metavar="DIR", default="report", help="output folder (report/)")
     report.add_argument(
-        "--jobs", type=int, default=None, help="processes to spread accounts over (the cores)"
+        "--jobs",
+        type=int,
+        default=None,
+        help="N processes decode the log, N more replay its accounts, spread by key (the cores)",
     )
     report.set_defaults(run=_cmd_report)

@@ -106,7 +106,7 @@ def decode_chunk(path: Path, start: int, end: int, shards: int, topics: Topics) 
             _, platform, account_id, _, at, _ = line
             if at > clock:
                 clock = at
-            shard = zlib.crc32(record_key(platform, account_id).encode()) % shards  # owner()
+            shard = owner(record_key(platform, account_id), shards)
             add_event[shard](line)
             add_clock[shard](clock)
         elif type(line) is VerificationResult:
